@@ -1,0 +1,17 @@
+"""SQLAlchemy models: what the tables are. They never commit or call services."""
+
+from models.base import Base
+from models.checks import CheckRecord
+from models.clients import Client
+from models.snapshots import Facility, JamkesdaRow, JknRow, PopulationRow, Snapshot
+
+__all__ = [
+    "Base",
+    "CheckRecord",
+    "Client",
+    "Facility",
+    "JamkesdaRow",
+    "JknRow",
+    "PopulationRow",
+    "Snapshot",
+]

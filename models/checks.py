@@ -1,0 +1,55 @@
+"""The check records: one row for every check ever made, never updated or deleted."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Date, DateTime, Float, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import BigId, Base
+
+
+class CheckRecord(Base):
+    """A decision and everything needed to explain and re-derive it; no plain NIK."""
+
+    __tablename__ = "check_records"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    check_id: Mapped[str] = mapped_column(String(14), unique=True)
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    nik_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    nik_masked: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    facility_code: Mapped[str | None] = mapped_column(
+        String(32), ForeignKey("facilities.code"), nullable=True
+    )
+    client_id: Mapped[int] = mapped_column(Integer, ForeignKey("clients.id"))
+    operator_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    service_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    service_type: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    external_ref: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    name_match: Mapped[str] = mapped_column(String(16))
+    birth_date_match: Mapped[str] = mapped_column(String(16))
+    decision: Mapped[str] = mapped_column(String(16))
+    reasons: Mapped[list[str]] = mapped_column(JSON)
+    coverage: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # For INVALID_REQUEST records: which fields were wrong (field -> messages).
+    errors: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    policy_version: Mapped[str] = mapped_column(String(64))
+    population_snapshot_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("snapshots.id"), nullable=True
+    )
+    jamkesda_snapshot_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("snapshots.id"), nullable=True
+    )
+    jkn_snapshot_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("snapshots.id"), nullable=True
+    )
+    latency_ms: Mapped[float] = mapped_column(Float)
+
+    __table_args__ = (
+        Index("ix_check_records_nik_hash_id", "nik_hash", "id"),
+        Index("ix_check_records_facility_code_id", "facility_code", "id"),
+    )
