@@ -17,7 +17,7 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import BigId, Base
+from models.base import Base, BigId
 
 
 class Snapshot(Base):

@@ -52,9 +52,7 @@ def create_client(
         if not facility_code:
             raise ClientError(f"a {role} client must be bound to a facility: give --facility CODE")
         if session.get(Facility, facility_code) is None:
-            raise ClientError(
-                f"unknown facility {facility_code!r}: import the facility list first"
-            )
+            raise ClientError(f"unknown facility {facility_code!r}: import the facility list first")
     elif facility_code:
         raise ClientError(f"an {role} client is not bound to a facility: drop --facility")
     key = KEY_PREFIX + secrets.token_urlsafe(32)

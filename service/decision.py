@@ -56,7 +56,7 @@ class Membership:
 
 @dataclass(frozen=True)
 class Facts:
-    """What the data sources say about one NIK; ``*_known`` is False when a source has no snapshot."""
+    """What the data sources say about one NIK; ``*_known`` is False without a snapshot."""
 
     population_known: bool
     person: Person | None

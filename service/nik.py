@@ -48,8 +48,7 @@ def normalise(text: str) -> str:
 def _day_exists(day: int, month: int, two_digit_year: int) -> bool:
     """Whether the month has this day in the 19YY or the 20YY reading of the year."""
     return any(
-        day <= calendar.monthrange(century + two_digit_year, month)[1]
-        for century in (1900, 2000)
+        day <= calendar.monthrange(century + two_digit_year, month)[1] for century in (1900, 2000)
     )
 
 

@@ -1,0 +1,127 @@
+"""``/v1/checks``: a front desk asks whether a patient is covered, and reads a check back."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from flask import current_app, g
+from flask_smorest import Blueprint
+
+from service import clock, db
+from service.api.docs import problems
+from service.api.requests import json_body
+from service.api.schemas import (
+    CheckRequestSchema,
+    CheckResponseSchema,
+    InvalidCheckRequest,
+    parse_check_request,
+)
+from service.auth import current_client, requires
+from service.check_ids import InvalidCheckId, parse_check_id
+from service.checks import CheckContext, check_eligibility, record_invalid_request
+from service.clients import FACILITY_ROLES
+from service.config import Settings
+from service.documents import check_document
+from service.errors import Problem
+from service.facts import snapshots_by_id
+from service.records import find_record
+
+blp = Blueprint("checks", __name__, url_prefix="/v1", description="Eligibility checks")
+
+
+def _settings() -> Settings:
+    return current_app.extensions["jamkesda.settings"]  # type: ignore[no-any-return]
+
+
+def _context() -> CheckContext:
+    settings = _settings()
+    return CheckContext(
+        client=current_client(),
+        policy=settings.policy,
+        hash_key=settings.nik_hash_key,
+        started=g.get("started", time.perf_counter()),
+    )
+
+
+@blp.route("/checks", methods=["POST"])
+@blp.doc(
+    summary="Check a patient's eligibility by NIK",
+    requestBody={"required": True, "content": {"application/json": {"schema": CheckRequestSchema}}},
+    security=[{"bearerAuth": []}],
+)
+@blp.response(201, CheckResponseSchema, description="The decision, recorded")
+@problems(
+    blp,
+    400,
+    401,
+    403,
+    413,
+    415,
+    422,
+    503,
+    s422="Invalid request; the attempt is recorded and its check_id returned",
+)
+@requires(*FACILITY_ROLES)
+def create_check() -> Any:
+    """Decide, record and answer; an invalid request is recorded too and gets 422."""
+    session = db.session()
+    context = _context()
+    body = json_body()
+    try:
+        request = parse_check_request(body, clock.today(context.policy.zone))
+    except InvalidCheckRequest as invalid:
+        record = record_invalid_request(
+            session, context, body if isinstance(body, dict) else {}, invalid.errors
+        )
+        session.commit()
+        raise Problem(
+            422,
+            invalid.code,
+            "Periksa kembali isian yang ditandai.",
+            errors=invalid.errors,
+            check_id=record.check_id,
+        ) from invalid
+    result = check_eligibility(session, context, request)
+    # The record is committed before the answer leaves (SPEC §2.2).
+    session.commit()
+    document = check_document(result.record, result.snapshots, context.policy.zone)
+    return document, 201, {"Location": f"/v1/checks/{result.record.check_id}"}
+
+
+@blp.route("/checks/<string:check_id>", methods=["GET"])
+@blp.doc(summary="Read a check of the caller's own facility", security=[{"bearerAuth": []}])
+@blp.response(200, CheckResponseSchema)
+@problems(
+    blp,
+    401,
+    403,
+    404,
+    422,
+    503,
+    s404="No such check at the caller's facility",
+    s422="Malformed reference or wrong check character",
+)
+@requires(*FACILITY_ROLES)
+def get_check(check_id: str) -> Any:
+    """The same body as the 201, for a check of the caller's facility; 404 otherwise."""
+    try:
+        reference = parse_check_id(check_id)
+    except InvalidCheckId as exc:
+        raise Problem(422, "INVALID_CHECK_ID", str(exc)) from exc
+    session = db.session()
+    record = find_record(session, reference)
+    client = current_client()
+    if record is None or record.facility_code != client.facility_code:
+        raise Problem(
+            404, "CHECK_NOT_FOUND", "Tidak ada pemeriksaan dengan nomor ini di fasilitas Anda."
+        )
+    if record.decision == "INVALID_REQUEST":
+        raise Problem(
+            404, "CHECK_NOT_FOUND", "Nomor ini adalah permintaan yang ditolak, bukan pemeriksaan."
+        )
+    snapshots = snapshots_by_id(
+        session,
+        (record.population_snapshot_id, record.jamkesda_snapshot_id, record.jkn_snapshot_id),
+    )
+    return check_document(record, snapshots, _settings().policy.zone)

@@ -1,0 +1,44 @@
+"""OpenAPI helpers: document error answers once, the same way on every view."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask_smorest import Api, Blueprint
+
+from service.api.schemas import ProblemSchema
+from service.errors import PROBLEM_JSON
+
+ERROR_DESCRIPTIONS = {
+    400: "Malformed JSON",
+    401: "Missing, unknown or revoked key",
+    403: "The key's role may not do this",
+    404: "Not found",
+    413: "Body over 64 KiB",
+    415: "Body is not application/json",
+    422: "Invalid request",
+    503: "The database could not be reached; nothing was decided",
+}
+
+
+class ProblemApi(Api):  # type: ignore[misc]
+    """flask-smorest's Api without its own error envelope: ours is problem+json."""
+
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
+
+def problems(
+    blp: Blueprint, *statuses: int, **descriptions: str
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Document the problem+json answers a view can give (``s422="..."`` overrides a text)."""
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        for status in statuses:
+            description = descriptions.get(f"s{status}", ERROR_DESCRIPTIONS[status])
+            view = blp.alt_response(
+                status, schema=ProblemSchema, description=description, content_type=PROBLEM_JSON
+            )(view)
+        return view
+
+    return decorate

@@ -1,0 +1,201 @@
+"""Marshmallow schemas: they validate requests, render answers and describe both in OpenAPI."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
+
+from service.checks import CheckRequest
+from service.decision import Outcome, Reason
+from service.nik import InvalidNik, parse_nik
+
+MAX_DAYS_BACK = 90
+SERVICE_TYPES = ("outpatient", "inpatient", "emergency")
+
+# Clerks read these in their desk software: Indonesian, saying what to fix.
+REQUIRED: dict[str, Any] = {"required": "Wajib diisi.", "null": "Wajib diisi."}
+TEXT: dict[str, Any] = {"invalid": "Harus berupa teks."}
+DATE: dict[str, Any] = {
+    "invalid": "Tanggal harus berformat YYYY-MM-DD.",
+    "format": "Tanggal tidak valid.",
+}
+
+
+class CheckRequestSchema(Schema):
+    """``POST /v1/checks``: the NIK from the KTP and what the visit is."""
+
+    class Meta:
+        unknown = RAISE
+
+    error_messages = {  # noqa: RUF012 - marshmallow reads this class attribute
+        "unknown": "Kolom ini tidak dikenal.",
+        "type": "Isi permintaan harus berupa objek JSON.",
+    }
+
+    nik = fields.String(
+        required=True,
+        error_messages={**REQUIRED, **TEXT},
+        metadata={
+            "description": "16-digit NIK; spaces, dots and dashes are removed.",
+            "example": "6402014101900001",
+        },
+    )
+    service_date = fields.Date(
+        load_default=None,
+        allow_none=True,
+        error_messages=DATE,
+        metadata={
+            "description": "Date of care (YYYY-MM-DD, WITA); default today. "
+            "Not in the future, at most 90 days back."
+        },
+    )
+    service_type = fields.String(
+        load_default="outpatient",
+        validate=validate.OneOf(SERVICE_TYPES, error="Pilih outpatient, inpatient atau emergency."),
+        error_messages=TEXT,
+    )
+    operator_id = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=64, error="Paling banyak 64 karakter."),
+        error_messages=TEXT,
+        metadata={"description": "The clerk's user name in the desk software."},
+    )
+    patient_name = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=200, error="Paling banyak 200 karakter."),
+        error_messages=TEXT,
+    )
+    birth_date = fields.Date(load_default=None, allow_none=True, error_messages=DATE)
+    external_ref = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=64, error="Paling banyak 64 karakter."),
+        error_messages=TEXT,
+        metadata={"description": "The caller's registration or visit number."},
+    )
+
+
+class InvalidCheckRequest(Exception):
+    """A check request the service cannot decide; ``errors`` maps fields to messages."""
+
+    def __init__(self, errors: dict[str, Any]) -> None:
+        super().__init__("invalid check request")
+        self.errors = errors
+
+    @property
+    def code(self) -> str:
+        """``INVALID_NIK`` when the NIK is among the faults, else ``INVALID_REQUEST``."""
+        return "INVALID_NIK" if "nik" in self.errors else "INVALID_REQUEST"
+
+
+def _service_date_error(service_date: date, today: date) -> str | None:
+    if service_date > today:
+        return "Tanggal layanan tidak boleh di masa depan."
+    if service_date < today - timedelta(days=MAX_DAYS_BACK):
+        return f"Tanggal layanan paling lama {MAX_DAYS_BACK} hari yang lalu."
+    return None
+
+
+def parse_check_request(body: Any, today: date) -> CheckRequest:
+    """Validate a request body against the schema and SPEC's NIK and date rules."""
+    errors: dict[str, Any] = {}
+    try:
+        data: dict[str, Any] = CheckRequestSchema().load(body)
+    except ValidationError as exc:
+        errors = dict(exc.messages) if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        data = exc.valid_data if isinstance(exc.valid_data, dict) else {}
+    if isinstance(data.get("nik"), str):
+        try:
+            data["nik"] = parse_nik(data["nik"]).value
+        except InvalidNik as exc:
+            errors["nik"] = [str(exc)]
+    service_date = data.get("service_date") or today
+    if "service_date" not in errors and (problem := _service_date_error(service_date, today)):
+        errors["service_date"] = [problem]
+    if errors:
+        raise InvalidCheckRequest(errors)
+    return CheckRequest(
+        nik=data["nik"],
+        service_date=service_date,
+        service_type=data["service_type"],
+        operator_id=data["operator_id"],
+        patient_name=data["patient_name"],
+        birth_date=data["birth_date"],
+        external_ref=data["external_ref"],
+    )
+
+
+class ReasonSchema(Schema):
+    """One reason: a stable code and a message for the clerk."""
+
+    code = fields.String(validate=validate.OneOf([r.value for r in Reason]))
+    message = fields.String()
+
+
+class CoverageSchema(Schema):
+    """Who pays, in which class, until when."""
+
+    scheme = fields.String(metadata={"example": "JAMKESDA"})
+    class_ = fields.String(data_key="class", attribute="class", metadata={"example": "III"})
+    valid_until = fields.Date(allow_none=True)
+
+
+class IdentityMatchSchema(Schema):
+    """The optional identity fields compared with the registry, never revealing it."""
+
+    name = fields.String(metadata={"enum": ["MATCH", "MISMATCH", "NOT_PROVIDED"]})
+    birth_date = fields.String(metadata={"enum": ["MATCH", "MISMATCH", "NOT_PROVIDED"]})
+
+
+class DataAsOfSchema(Schema):
+    """The as-of date of each data snapshot used (null: none imported)."""
+
+    population = fields.Date(allow_none=True)
+    jamkesda = fields.Date(allow_none=True)
+    jkn = fields.Date(allow_none=True)
+
+
+class DisputeSchema(Schema):
+    """How the patient objects, citing the reference."""
+
+    reference = fields.String()
+    message = fields.String()
+
+
+class CheckResponseSchema(Schema):
+    """A decision, its reasons and the data it rests on."""
+
+    class Meta:
+        unknown = EXCLUDE
+        ordered = True
+
+    check_id = fields.String(metadata={"example": "K7QM-3XD9-2F4A"})
+    decided_at = fields.String(metadata={"format": "date-time"})
+    nik_masked = fields.String(metadata={"example": "6402**********01"})
+    decision = fields.String(
+        metadata={"enum": [o.value for o in Outcome if o is not Outcome.INVALID_REQUEST]}
+    )
+    eligible = fields.Boolean()
+    reasons = fields.List(fields.Nested(ReasonSchema))
+    coverage = fields.Nested(CoverageSchema, allow_none=True)
+    identity_match = fields.Nested(IdentityMatchSchema)
+    policy_version = fields.String(metadata={"example": "kukar-2025.1"})
+    data_as_of = fields.Nested(DataAsOfSchema)
+    dispute = fields.Nested(DisputeSchema, allow_none=True)
+    emergency_notice = fields.String(allow_none=True)
+
+
+class ProblemSchema(Schema):
+    """RFC 9457 problem details, with a stable machine ``code``."""
+
+    type = fields.String()
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+    code = fields.String()
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+    check_id = fields.String(metadata={"description": "The reference of the recorded attempt."})

@@ -1,0 +1,99 @@
+"""The ``jamkesda`` command line. Exit codes: 0 done, 1 bad data (with a report), 2 bad usage."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+from sqlalchemy.orm import Session
+
+from service import config, migrate
+from service.clients import ClientError, create_client, list_clients, revoke_client
+from service.db import make_engine
+
+EXIT_BAD_DATA = 1
+EXIT_USAGE = 2
+
+
+@contextmanager
+def unit_of_work() -> Iterator[Session]:
+    """A session on ``DATABASE_URL`` committed when the block ends without error."""
+    engine = make_engine(config.database_url())
+    try:
+        with Session(engine) as session, session.begin():
+            yield session
+    finally:
+        engine.dispose()
+
+
+def fail(message: str, code: int) -> None:
+    """Print ``message`` to standard error and exit with ``code``."""
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group()
+def main() -> None:
+    """Kukar free care by KTP: eligibility checks, data imports, API keys."""
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply all migrations."""
+    engine = make_engine(config.database_url())
+    try:
+        migrate.upgrade(engine)
+    finally:
+        engine.dispose()
+    click.echo(f"database at migration {migrate.head_revision()}")
+
+
+@main.group()
+def clients() -> None:
+    """API clients and their keys."""
+
+
+@clients.command("create")
+@click.option("--name", required=True, help="Who holds the key, e.g. 'SIMPUS Puskesmas Loa Janan'.")
+@click.option("--role", required=True, help="desk, integration, auditor or admin.")
+@click.option("--facility", "facility_code", help="Facility code (desk and integration only).")
+def clients_create(name: str, role: str, facility_code: str | None) -> None:
+    """Create a client; its key is the last line printed and is never shown again."""
+    try:
+        with unit_of_work() as session:
+            client, key = create_client(session, name, role, facility_code)
+            facility = client.facility_code or "-"
+            click.echo(f"client {client.id} created: {client.name} ({client.role}, {facility})")
+            click.echo("API key (shown once, store it now):")
+    except ClientError as exc:
+        fail(str(exc), EXIT_USAGE)
+    click.echo(key)
+
+
+@clients.command("list")
+def clients_list() -> None:
+    """One client a line: id, role, facility, status, name."""
+    with unit_of_work() as session:
+        for client in list_clients(session):
+            status = "revoked" if client.revoked_at else "active"
+            facility = client.facility_code or "-"
+            click.echo(f"{client.id}\t{client.role}\t{facility}\t{status}\t{client.name}")
+
+
+@clients.command("revoke")
+@click.argument("client_id", type=int)
+def clients_revoke(client_id: int) -> None:
+    """Revoke a client's key at once."""
+    try:
+        with unit_of_work() as session:
+            client = revoke_client(session, client_id)
+            click.echo(f"client {client.id} revoked: {client.name}")
+    except ClientError as exc:
+        fail(str(exc), EXIT_USAGE)

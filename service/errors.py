@@ -1,0 +1,113 @@
+"""One error envelope for everything: RFC 9457 problem+json with a stable ``code``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, current_app, json
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
+
+from service import db
+
+PROBLEM_JSON = "application/problem+json"
+logger = logging.getLogger(__name__)
+
+# The stable machine code of each status when nothing more specific applies.
+DEFAULT_CODES = {
+    400: "MALFORMED_REQUEST",
+    401: "UNAUTHENTICATED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    422: "INVALID_REQUEST",
+    500: "INTERNAL_ERROR",
+    503: "SERVICE_UNAVAILABLE",
+}
+
+# Indonesian details: a clerk may see these in the desk software.
+DEFAULT_DETAILS = {
+    400: "Permintaan tidak dapat dibaca.",
+    401: "Kunci API tidak ada, tidak dikenal, atau sudah dicabut.",
+    403: "Kunci API ini tidak berhak memakai layanan ini.",
+    404: "Alamat atau data yang diminta tidak ditemukan.",
+    405: "Metode HTTP ini tidak didukung untuk alamat ini.",
+    413: "Isi permintaan lebih dari 64 KiB.",
+    415: "Isi permintaan harus berupa JSON (Content-Type: application/json).",
+    422: "Isi permintaan tidak valid.",
+    500: "Terjadi kesalahan pada layanan. Ulangi sebentar lagi.",
+    503: (
+        "Layanan sementara tidak dapat memastikan data. Ini bukan penolakan: ulangi sebentar lagi."
+    ),
+}
+
+
+class Problem(Exception):
+    """An error answer: raise it anywhere in a request to send it."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str | None = None,
+        detail: str | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail or code)
+        self.status = status
+        self.code = code or DEFAULT_CODES.get(status, "ERROR")
+        self.detail = detail or DEFAULT_DETAILS.get(status, "")
+        self.extra = extra
+
+
+def problem_response(problem: Problem) -> Response:
+    """Render a problem as JSON with its status and standard members."""
+    body = {
+        "type": "about:blank",
+        "title": _title(problem.status),
+        "status": problem.status,
+        "detail": problem.detail,
+        "code": problem.code,
+        **problem.extra,
+    }
+    response = current_app.response_class(
+        json.dumps(body, ensure_ascii=False), status=problem.status, mimetype=PROBLEM_JSON
+    )
+    if problem.status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="jamkesda"'
+    return response
+
+
+def _title(status: int) -> str:
+    return HTTP_STATUS_CODES.get(status, "Error")
+
+
+def _from_http_exception(error: HTTPException) -> Response:
+    status = error.code or 500
+    response = problem_response(Problem(status))
+    if status == 405 and error.valid_methods:  # type: ignore[attr-defined]
+        response.headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
+    return response
+
+
+def _from_database_error(error: SQLAlchemyError) -> Response:
+    # A database fault must never turn into a denial: nothing was decided.
+    logger.error("database unavailable: %s", type(error).__name__)
+    db.session().rollback()
+    return problem_response(Problem(503, "DATABASE_UNAVAILABLE"))
+
+
+def _from_unexpected(error: Exception) -> Response:
+    logger.exception("unexpected error")
+    return problem_response(Problem(500))
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Send every error, expected or not, as problem+json."""
+    app.register_error_handler(Problem, problem_response)
+    app.register_error_handler(HTTPException, _from_http_exception)
+    app.register_error_handler(SQLAlchemyError, _from_database_error)
+    app.register_error_handler(Exception, _from_unexpected)
