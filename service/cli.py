@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session
 
 from service import config, migrate
 from service.clients import ClientError, create_client, list_clients, revoke_client
+from service.config import ConfigError
 from service.db import make_engine
+from service.policy import PolicyError
 
 EXIT_BAD_DATA = 1
 EXIT_USAGE = 2
@@ -97,3 +99,37 @@ def clients_revoke(client_id: int) -> None:
             click.echo(f"client {client.id} revoked: {client.name}")
     except ClientError as exc:
         fail(str(exc), EXIT_USAGE)
+
+
+@main.command("serve")
+@click.option("--bind", help="HOST:PORT to listen on (default 127.0.0.1:8000).")
+@click.option("--workers", type=click.IntRange(min=1), help="Worker processes (default 2 × cores).")
+def serve_command(bind: str | None, workers: int | None) -> None:
+    """Run the production server (gunicorn)."""
+    from service.server import serve
+
+    try:
+        # Check the settings here so that a bad one stops start-up with its message.
+        config.Settings.from_env()
+    except (ConfigError, PolicyError) as exc:
+        fail(str(exc), EXIT_USAGE)
+    serve(bind, workers)
+
+
+@main.group()
+def openapi() -> None:
+    """The OpenAPI document."""
+
+
+@openapi.command("write")
+@click.argument("path", type=click.Path(dir_okay=False), default="openapi.yaml")
+def openapi_write(path: str) -> None:
+    """Write the OpenAPI document generated from the code to PATH."""
+    from service import create_app
+    from service.policy import load_policy
+
+    # The document does not depend on the environment: build it from fixed settings.
+    app = create_app(config.Settings("sqlite://", b"-" * 32, load_policy()))
+    with open(path, "w", encoding="utf-8") as file:
+        file.write(app.extensions["jamkesda.openapi_yaml"])
+    click.echo(f"wrote {path}")

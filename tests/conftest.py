@@ -8,12 +8,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from models import Base
-from service import migrate
+from service import create_app, migrate
+from service.config import Settings
 from service.db import make_engine, sqlalchemy_url
+from service.policy import load_policy
+from tests.factories import add_facility, add_key
 
 TEST_NIK_HASH_KEY = "test-nik-hash-key-0123456789abcdef0123456789"
 
@@ -64,3 +70,50 @@ def env(database_url: str, tmp_path: Path) -> dict[str, str]:
         "NIK_HASH_KEY": TEST_NIK_HASH_KEY,
         "JAMKESDA_INSTANCE": str(tmp_path / "instance"),
     }
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    """Settings of the app under test: the test database and the bundled policy."""
+    return Settings(database_url, TEST_NIK_HASH_KEY.encode(), load_policy())
+
+
+@pytest.fixture
+def app(settings: Settings, engine: Engine) -> Flask:
+    """The application, on the test database."""
+    return create_app(settings, engine)
+
+
+@pytest.fixture
+def http(app: Flask) -> FlaskClient:
+    """A test client of the app."""
+    return app.test_client()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    """A session for setting up and inspecting data; commit what the app must see."""
+    with Session(engine, expire_on_commit=False) as db_session:
+        yield db_session
+
+
+@pytest.fixture
+def keys(session: Session) -> dict[str, str]:
+    """One key per role: desk at a puskesmas, integration at a hospital, "other_desk" elsewhere."""
+    add_facility(session, "1040001", "Puskesmas Loa Janan")
+    add_facility(session, "1040002", "RSUD A.M. Parikesit", "RUMAH_SAKIT")
+    add_facility(session, "1040003", "Puskesmas Tenggarong")
+    result = {
+        "desk": add_key(session, "desk", "1040001"),
+        "integration": add_key(session, "integration", "1040002"),
+        "other_desk": add_key(session, "desk", "1040003"),
+        "auditor": add_key(session, "auditor"),
+        "admin": add_key(session, "admin"),
+    }
+    session.commit()
+    return result
+
+
+def bearer(key: str) -> dict[str, str]:
+    """The Authorization header for a key."""
+    return {"Authorization": f"Bearer {key}"}

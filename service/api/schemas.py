@@ -141,7 +141,7 @@ class CoverageSchema(Schema):
 
     scheme = fields.String(metadata={"example": "JAMKESDA"})
     class_ = fields.String(data_key="class", attribute="class", metadata={"example": "III"})
-    valid_until = fields.Date(allow_none=True)
+    valid_until = fields.String(allow_none=True, metadata={"format": "date"})
 
 
 class IdentityMatchSchema(Schema):

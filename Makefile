@@ -1,0 +1,48 @@
+# The two commands of the README: `make run` and `make test`. Both work on a fresh
+# machine with Python 3.11+ and make: they create .venv and install the project first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: install run test lint pytest openapi clean
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed") if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(INSTALLED)
+
+install: $(INSTALLED)
+
+# Migrate the embedded SQLite database, load the demo data once, show the keys, serve.
+run: install
+	$(BIN)/jamkesda db upgrade
+	@if [ -f instance/demo.txt ] && [ -f instance/jamkesda.db ]; then \
+		cat instance/demo.txt; \
+	else \
+		$(BIN)/jamkesda demo; \
+	fi
+	$(BIN)/jamkesda serve --bind 127.0.0.1:8000
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+# The suite on SQLite, then on PostgreSQL when TEST_DATABASE_URL names a server.
+pytest: install
+	env -u TEST_DATABASE_URL $(BIN)/pytest -q
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+		echo "--- the same suite on PostgreSQL"; \
+		$(BIN)/pytest -q; \
+	fi
+
+test: lint pytest
+
+openapi: install
+	$(BIN)/jamkesda openapi write openapi.yaml
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

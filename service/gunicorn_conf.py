@@ -1,0 +1,17 @@
+"""The production server's configuration (gunicorn), used by ``jamkesda serve``."""
+
+from __future__ import annotations
+
+import os
+
+bind = os.environ.get("JAMKESDA_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("JAMKESDA_WORKERS", str(2 * (os.cpu_count() or 1))))
+worker_class = "sync"
+timeout = 30
+graceful_timeout = 20
+# The body limit is 64 KiB; headers stay small too.
+limit_request_line = 8190
+accesslog = "-"
+# The path only, never the query string: an audit search carries a plain NIK there.
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+errorlog = "-"
