@@ -1,0 +1,146 @@
+"""Parsers of one import value each (pure): they return the stored value or raise FieldError."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from datetime import date
+from typing import TypeVar
+
+from service.nik import InvalidNik, parse_nik
+
+_ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
+_DAY_FIRST_DATE = re.compile(r"([0-9]{1,2})([-/])([0-9]{1,2})\2([0-9]{4})")
+_DOTTED_VILLAGE = re.compile(r"([0-9]{2})\.([0-9]{2})\.([0-9]{2})\.([0-9]{4})")
+_VILLAGE = re.compile(r"[0-9]{10}")
+_SPACES = re.compile(r"\s+")
+T = TypeVar("T")
+DATE_FORMATS = "YYYY-MM-DD, DD-MM-YYYY or DD/MM/YYYY"
+
+# The messages of service.nik are for the desk, in Indonesian; the operator's report is English.
+_NIK_REASONS = {
+    "NIK harus terdiri dari 16 angka.": "not a valid NIK: it must be 16 digits",
+    "Kode provinsi pada NIK tidak dikenal.": "not a valid NIK: its province code is not 11-99",
+    "Tanggal lahir pada NIK tidak valid.": "not a valid NIK: its birth day is not 01-31 or 41-71",
+    "Bulan lahir pada NIK tidak valid.": "not a valid NIK: its birth month is not 01-12",
+    "Tanggal lahir pada NIK tidak ada dalam kalender.": (
+        "not a valid NIK: its birth date is not a real calendar date"
+    ),
+    "Nomor urut pada NIK tidak boleh 0000.": "not a valid NIK: its serial number is 0000",
+}
+
+
+class FieldError(ValueError):
+    """The value cannot be stored; the message says why, for the operator."""
+
+
+def shown(value: str) -> str:
+    """A value quoted for the report, cut short when long."""
+    return repr(value if len(value) <= 40 else value[:37] + "...")
+
+
+def required(value: str) -> str:
+    """The value itself, which must not be empty."""
+    if not value:
+        raise FieldError("a value is required")
+    return value
+
+
+def text(max_length: int) -> Callable[[str], str]:
+    """A parser of non-empty text of at most ``max_length`` characters."""
+
+    def parse(value: str) -> str:
+        """The text, checked for presence and length."""
+        if len(required(value)) > max_length:
+            raise FieldError(f"is {len(value)} characters long; at most {max_length} fit")
+        return value
+
+    return parse
+
+
+def free_text(max_length: int) -> Callable[[str], str]:
+    """A parser of text that may be empty, of at most ``max_length`` characters."""
+
+    def parse(value: str) -> str:
+        """The text, checked for length."""
+        return text(max_length)(value) if value else ""
+
+    return parse
+
+
+def nik(value: str) -> str:
+    """The 16 digits of a structurally valid NIK (separators removed)."""
+    try:
+        return parse_nik(required(value)).value
+    except InvalidNik as exc:
+        raise FieldError(_NIK_REASONS.get(str(exc), f"not a valid NIK ({exc})")) from exc
+
+
+def digits(count: int) -> Callable[[str], str]:
+    """A parser of exactly ``count`` digits."""
+
+    def parse(value: str) -> str:
+        """The digits, checked for count."""
+        if not (required(value).isascii() and value.isdigit() and len(value) == count):
+            raise FieldError(f"must be {count} digits")
+        return value
+
+    return parse
+
+
+def calendar_date(value: str) -> date:
+    """A real calendar date written YYYY-MM-DD, DD-MM-YYYY or DD/MM/YYYY."""
+    if iso := _ISO_DATE.fullmatch(required(value)):
+        year, month, day = (int(part) for part in iso.groups())
+    elif day_first := _DAY_FIRST_DATE.fullmatch(value):
+        day, month, year = int(day_first[1]), int(day_first[3]), int(day_first[4])
+    else:
+        raise FieldError(f"{shown(value)} is not a date; write it {DATE_FORMATS}")
+    try:
+        return date(year, month, day)
+    except ValueError as exc:
+        raise FieldError(f"{shown(value)} is not a real calendar date") from exc
+
+
+def optional(parse: Callable[[str], T]) -> Callable[[str], T | None]:
+    """A parser that gives None for an empty value and ``parse``'s result otherwise."""
+
+    def parse_optional(value: str) -> T | None:
+        """None when empty, else the parsed value."""
+        return parse(value) if value else None
+
+    return parse_optional
+
+
+optional_date = optional(calendar_date)
+
+
+def village_code(value: str) -> str:
+    """A village code, dotted (``64.02.01.2001``) or 10 digits, stored as 10 digits.
+
+    It is deliberately not looked up in a list of codes: codes change when regions split.
+    """
+    if dotted := _DOTTED_VILLAGE.fullmatch(required(value)):
+        return "".join(dotted.groups())
+    if _VILLAGE.fullmatch(value):
+        return value
+    raise FieldError(f"{shown(value)} is not a village code; write it 64.02.01.2001 or 6402012001")
+
+
+def choice(canonical: Mapping[str, str]) -> Callable[[str], str]:
+    """A parser of an enumeration: any case and spacing of a key, stored as its value."""
+    accepted = ", ".join(canonical)
+
+    def parse(value: str) -> str:
+        """The canonical value of the accepted spelling."""
+        key = _SPACES.sub(" ", required(value)).upper()
+        if key not in canonical:
+            raise FieldError(f"{shown(value)} is not one of {accepted}")
+        return canonical[key]
+
+    return parse
+
+
+def same(*values: str) -> dict[str, str]:
+    """An enumeration whose accepted spellings are its stored values."""
+    return {value: value for value in values}
