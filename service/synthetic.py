@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import random
 from array import array
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
@@ -40,7 +41,7 @@ HEADERS: dict[str, tuple[str, ...]] = {
     "jkn": ("NIK", "NO_KARTU", "STATUS", "SEGMEN"),
     "facilities": ("KODE", "NAMA", "JENIS", "KODE_WILAYAH", "MITRA_JAMKESDA"),
 }
-# The demo and the import command read the files in this order: clients need facilities.
+# The order of import: clients are bound to facilities, so facilities come first.
 SOURCES = ("facilities", "population", "jamkesda", "jkn")
 MIN_RESIDENTS = 200
 WITA = ZoneInfo("Asia/Makassar")
@@ -176,6 +177,9 @@ _FEMALE_SECOND = (
     "LESTARI", "RAHAYU", "WAHYUNI", "HANDAYANI", "PERTIWI", "SAFITRI", "AMALIA", "NINGSIH",
     "PUSPITA", "KURNIASIH", "MAHARANI", "ANGGRAINI", "NURJANAH", "SUSILAWATI",
 )  # fmt: skip
+# Household shapes (weights in percent): at most seven people, so example families fit.
+_SHAPES = ("alone", "couple", "single parent", "couple with children", "three generations")
+_SHAPE_WEIGHTS = tuple(accumulate((10, 15, 10, 60, 5)))
 _SEGMENTS = ("PBI APBN", "PBI APBD", "PPU", "PBPU", "BP")
 _SEGMENT_WEIGHTS = tuple(accumulate((40, 20, 25, 12, 3)))
 
@@ -235,7 +239,7 @@ class _Member:
 class _Writer:
     """The three person files, written row by row, and what has been written."""
 
-    def __init__(self, files: dict[str, IO[str]]) -> None:
+    def __init__(self, files: Mapping[str, IO[str]]) -> None:
         self.rows = {source: csv.writer(files[source], lineterminator="\n") for source in files}
         for source, writer in self.rows.items():
             writer.writerow(HEADERS[source])
@@ -254,7 +258,10 @@ class _Generator:
         self.origins = tuple(regency for regency, _, _ in _ORIGINS)
         self.origin_weights = tuple(accumulate(weight for _, _, weight in _ORIGINS))
         self.origin_districts = {regency: count for regency, count, _ in _ORIGINS}
-        regions = [*self.districts, *(r + f"{d:02d}" for r, n, _ in _ORIGINS for d in range(1, n + 1))]
+        regions = [
+            *self.districts,
+            *(r + f"{d:02d}" for r, n, _ in _ORIGINS for d in range(1, n + 1)),
+        ]
         self.region_index = {region: index for index, region in enumerate(regions)}
         # One serial counter per (region, birth day, sex): NIKs are unique by construction.
         self.first_day = today - timedelta(days=92 * 366)
@@ -281,40 +288,279 @@ class _Generator:
 
     def no_kk(self, district: str) -> str:
         """A family card number: the district, an issue date and a serial, unique per family."""
-        # 7919 is a prime larger than the number of days, so the issue day permutes the families.
-        offset, serial = (self.families * 7919) % self.kk_days, self.families // self.kk_days + 1
+        # Multiplying by a prime larger than the number of days permutes the issue days, so
+        # (issue day, serial) differs for every family.
+        offset = (self.families * 1_000_003) % self.kk_days
+        serial = self.families // self.kk_days + 1
         issued = _KK_EPOCH + timedelta(days=offset)
         return f"{district}{issued:%d%m%y}{serial:04d}"
 
     def household(self, newborn: bool) -> list[_Member]:
-        """Ages and sexes of one family, its head first."""
+        """The birth dates and sexes of one family, its head first."""
         rng = self.rng
-        kind = rng.random()
-        if newborn:
-            kind = 0.5
-        if kind < 0.10:
+        shape = "couple" if newborn else rng.choices(_SHAPES, cum_weights=_SHAPE_WEIGHTS)[0]
+        if shape == "alone":
             age = rng.randint(19, 40) if rng.random() < 0.6 else rng.randint(60, 89)
             return [_Member(self.birth(age), rng.random() < 0.5)]
-        head_age = rng.randint(20, 35) if newborn else rng.randint(20, 75)
-        if 0.25 <= kind < 0.35:
-            parent = _Member(self.birth(rng.randint(25, 60)), rng.random() < 0.75)
-            members, mother_age = [parent], self.today.year - parent.birth.year
+        if shape == "single parent":
+            parent_age = rng.randint(25, 60)
+            members = [_Member(self.birth(parent_age), rng.random() < 0.75)]
         else:
-            head_female = rng.random() < 0.12
+            head_age = rng.randint(20, 35) if newborn else rng.randint(20, 75)
             spouse_age = max(18, min(85, head_age + rng.randint(-8, 4)))
+            wife_heads = rng.random() < 0.12
             members = [
-                _Member(self.birth(head_age), head_female),
-                _Member(self.birth(spouse_age), not head_female),
+                _Member(self.birth(head_age), wife_heads),
+                _Member(self.birth(spouse_age), not wife_heads),
             ]
-            mother_age = spouse_age if not head_female else head_age
-        if 0.10 <= kind < 0.25:
-            return members
-        if not newborn:
-            count = rng.choices((1, 2, 3, 4), cum_weights=(30, 65, 87, 100))[0]
-            oldest = max(0, min(mother_age - 18, 25))
-            members += [_Member(self.birth(rng.randint(0, oldest)), rng.random() < 0.5) for _ in range(count)]
-        if kind >= 0.95:
-            members.append(_Member(self.birth(rng.randint(60, 89)), rng.random() < 0.6))
+            parent_age = head_age if wife_heads else spouse_age
         if newborn:
-            members.append(_Member(self.today - timedelta(days=21), rng.random() < 0.5))
+            return [*members, _Member(self.today - timedelta(days=21), rng.random() < 0.5)]
+        if shape != "couple":
+            count = (
+                1
+                if parent_age > 55
+                else rng.choices((1, 2, 3, 4), cum_weights=(30, 65, 87, 100))[0]
+            )
+            for _ in range(count):
+                age = parent_age - rng.randint(18, min(42, parent_age))
+                members.append(_Member(self.birth(age), rng.random() < 0.5))
+        if shape == "three generations":
+            age = min(89, parent_age + rng.randint(20, 35))
+            members.append(_Member(self.birth(age), rng.random() < 0.6))
         return members
+
+    def birth_region(self, district: str, birth: date) -> str:
+        """The district where a Kukar-born person's NIK was issued (the parent before a split)."""
+        if self.rng.random() < 0.08:
+            return self.rng.choice(self.districts)
+        parent, since = _SPLIT_DISTRICTS.get(district, (district, _KK_EPOCH))
+        return parent if birth < since else district
+
+    def origin(self) -> str:
+        """A district outside Kukar where a newcomer's NIK was issued."""
+        regency = self.rng.choices(self.origins, cum_weights=self.origin_weights)[0]
+        return f"{regency}{self.rng.randint(1, self.origin_districts[regency]):02d}"
+
+    def outside_village(self, regency: str | None = None) -> str:
+        """A village code of a neighbouring city or regency."""
+        regency = regency or self.rng.choice(_OUTSIDE_REGENCIES)
+        return f"{regency}{self.rng.randint(1, 3):02d}{self.rng.randint(1001, 1008)}"
+
+    def family(self, kind: Kind | None, room: int) -> _Member | None:
+        """Write one family; return its member of ``kind``, if any.
+
+        A random family is cut to ``room`` people; an example family is always written whole.
+        """
+        rng, today = self.rng, self.today
+        district = rng.choices(self.districts, cum_weights=self.district_weights)[0]
+        village = rng.choice(self.villages[district])
+        moved_out = kind is Kind.MOVED_OUT or (kind is None and rng.random() < 0.01)
+        if kind is Kind.LIVES_OUTSIDE:
+            village = self.outside_village("6472")
+        elif kind is None and not moved_out and rng.random() < 0.005:
+            village = self.outside_village()
+        members = self.household(newborn=kind is Kind.NEWBORN)
+        if kind is None:
+            members = members[:room]
+        example = None if kind is None else members[-1 if kind is Kind.NEWBORN else 0]
+        migrant = kind in (Kind.RECENT_MOVER, Kind.NIK_FROM_ELSEWHERE) or (
+            kind is None and rng.random() < 0.35
+        )
+        origin, moved_in = "", today
+        if kind is Kind.NIK_FROM_ELSEWHERE:
+            origin = f"6472{rng.randint(1, 10):02d}"
+        elif migrant:
+            origin = self.origin()
+        if kind is Kind.RECENT_MOVER:
+            moved_in = today - timedelta(days=30)
+        elif migrant:
+            # Some time after the head came of age; at least a year ago for the example.
+            adult = members[0].birth + timedelta(days=18 * 365)
+            latest = today - timedelta(days=365 if kind is Kind.NIK_FROM_ELSEWHERE else 1)
+            moved_in = adult + timedelta(days=rng.randrange(max(1, (latest - adult).days)))
+        for member in members:
+            if migrant and member.birth < moved_in:
+                region, member.domiciled_since = origin, moved_in
+            else:
+                region, member.domiciled_since = (
+                    self.birth_region(district, member.birth),
+                    member.birth,
+                )
+            member.nik = self.nik(region, member.birth, member.female)
+            old = (today - member.birth).days > 65 * 365
+            if moved_out:
+                member.status = "PINDAH"
+            elif member is not example and rng.random() < (0.05 if old else 0.002):
+                member.status = "MATI"
+        if example is not None and kind is Kind.DECEASED:
+            example.status = "MATI"
+        self.write_family(members, self.no_kk(district), village, kind, example)
+        self.families += 1
+        return example
+
+    def write_family(
+        self,
+        members: list[_Member],
+        no_kk: str,
+        village: str,
+        kind: Kind | None,
+        example: _Member | None,
+    ) -> None:
+        """Stream the population, Jamkesda and JKN rows of one family."""
+        rng, out = self.rng, self.out
+        has_jkn, jkn_paid = rng.random() < 0.75, rng.random() < 0.89
+        segment = rng.choices(_SEGMENTS, cum_weights=_SEGMENT_WEIGHTS)[0]
+        if village.startswith("6402"):
+            out.villages.add(village)
+        for member in members:
+            given = rng.choice(_FEMALE if member.female else _MALE)
+            if rng.random() < 0.7:
+                given += " " + rng.choice(_FEMALE_SECOND if member.female else _MALE_SECOND)
+            birth, since = member.birth, member.domiciled_since
+            if member is not example and rng.random() < 0.001:
+                # Registries correct a birth date without changing the NIK (SPEC §7).
+                birth = min(self.today, birth + timedelta(days=rng.choice((-2, -1, 1, 2))))
+                since = birth if since == member.birth else since
+            out.rows["population"].writerow(
+                (member.nik, no_kk, given, birth.isoformat(),
+                 "PEREMPUAN" if member.female else "LAKI-LAKI", village,
+                 since.isoformat() if since else "", member.status)
+            )  # fmt: skip
+            out.people += 1
+            if member is example:
+                jkn = "AKTIF" if kind is Kind.JKN else None
+            elif has_jkn:
+                jkn = "AKTIF" if jkn_paid and member.status != "MATI" else "TIDAK AKTIF"
+            else:
+                jkn = None
+            if jkn is not None:
+                card = (out.jkn * 7_919_393 + 1_357_911) % 10**10
+                out.rows["jkn"].writerow((member.nik, f"000{card:010d}", jkn, segment))
+                out.jkn += 1
+                out.jkn_active += jkn == "AKTIF"
+            if member is example and kind is not Kind.JKN:
+                membership = self.example_membership(kind, member)
+            else:
+                membership = self.membership(member, covered=jkn == "AKTIF")
+            if membership is not None:
+                start, end, status, kelas = membership
+                number = f"JKD-{start.year}-{out.jamkesda + 1:07d}"
+                out.rows["jamkesda"].writerow(
+                    (
+                        member.nik,
+                        number,
+                        status,
+                        start.isoformat(),
+                        end.isoformat() if end else "",
+                        kelas,
+                    )
+                )
+                out.jamkesda += 1
+
+    def membership(
+        self, member: _Member, covered: bool
+    ) -> tuple[date, date | None, str, str] | None:
+        """A random Jamkesda membership (start, end, status, class), or None when not enrolled."""
+        rng, today = self.rng, self.today
+        if rng.random() >= (0.12 if covered else 0.9):
+            return None
+        since = member.domiciled_since or member.birth
+        newcomer = since != member.birth
+        earliest = max(_PROGRAM_START, since + timedelta(days=90) if newcomer else since)
+        if rng.random() < 0.01:
+            start = today + timedelta(days=rng.randint(1, 60))
+        elif earliest > today:
+            return None
+        else:
+            start = earliest + timedelta(days=rng.randrange((today - earliest).days + 1))
+        status = "NONAKTIF" if rng.random() < 0.05 else "AKTIF"
+        draw = rng.random()
+        end: date | None = None
+        if 0.6 <= draw < 0.95:
+            end = date(max(today.year, start.year) + rng.randint(0, 1), 12, 31)
+        elif draw >= 0.95 and today > start:
+            end = start + timedelta(days=rng.randrange((today - start).days))
+        kelas = rng.choices(("", "III", "II"), cum_weights=(75, 97, 100))[0]
+        return start, end, status, kelas
+
+    def example_membership(
+        self, kind: Kind | None, member: _Member
+    ) -> tuple[date, date | None, str, str] | None:
+        """The membership that gives an example person the answer of their kind."""
+        today, since = self.today, member.domiciled_since or member.birth
+        if kind is Kind.NOT_ENROLLED:
+            return None
+        if kind is Kind.LAPSED:
+            end = today - timedelta(days=self.rng.randint(10, 200))
+            return end - timedelta(days=self.rng.randint(365, 1500)), end, "AKTIF", ""
+        if kind is Kind.NOT_YET_STARTED:
+            return today + timedelta(days=30), None, "AKTIF", ""
+        if kind is Kind.RECENT_MOVER:
+            return today - timedelta(days=20), None, "AKTIF", ""
+        if kind is Kind.NEWBORN:
+            return since, None, "AKTIF", ""
+        start = max(_PROGRAM_START, since + timedelta(days=90))
+        start = start + timedelta(days=self.rng.randrange(max(1, (today - start).days - 30)))
+        return start, date(today.year, 12, 31), "AKTIF", "III"
+
+
+def _write_facilities(path: Path) -> None:
+    with path.open("w", encoding="utf-8", newline="") as file:
+        writer = csv.writer(file, lineterminator="\n")
+        writer.writerow(HEADERS["facilities"])
+        for facility in FACILITIES:
+            writer.writerow(
+                (facility.code, facility.name, facility.kind, facility.village_code, "Y")
+            )
+
+
+def write_dataset(
+    folder: Path, residents: int, seed: int = 2026, today: date | None = None
+) -> Dataset:
+    """Write the four import files of ``residents`` people into ``folder`` and describe them.
+
+    The same seed and ``today`` (default: today in WITA) give byte-identical files.
+    """
+    if residents < MIN_RESIDENTS:
+        raise ValueError(f"a synthetic data set needs at least {MIN_RESIDENTS} residents")
+    today = today or clock.today(WITA)
+    # Reproducible on purpose: a seeded generator, never used for anything secret.
+    rng = random.Random(seed)  # noqa: S311
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {source: folder / f"{source}.csv" for source in SOURCES}
+    _write_facilities(files["facilities"])
+    kinds = [kind for kind in Kind if kind is not Kind.UNKNOWN_NIK]
+    # The example families sit among the first tenth of families; no family has more than
+    # seven members, so they are all written whole before the population is complete.
+    slots = dict(zip(rng.sample(range(residents // 10), len(kinds)), kinds, strict=True))
+    niks: dict[Kind, str] = {}
+    people = ("population", "jamkesda", "jkn")
+    handles = {source: files[source].open("w", encoding="utf-8", newline="") for source in people}
+    try:
+        out = _Writer(handles)
+        generator = _Generator(rng, today, out)
+        while out.people < residents:
+            kind = slots.get(generator.families)
+            member = generator.family(kind, residents - out.people)
+            if kind is not None and member is not None:
+                niks[kind] = member.nik
+        birth = generator.birth(rng.randint(20, 60))
+        niks[Kind.UNKNOWN_NIK] = generator.nik("640206", birth, rng.random() < 0.5, reserve=False)
+    finally:
+        for handle in handles.values():
+            handle.close()
+    examples = tuple(Example(kind, niks[kind], *EXPECTED[kind]) for kind in Kind)
+    return Dataset(
+        today=today,
+        seed=seed,
+        files=files,
+        people=out.people,
+        families=generator.families,
+        villages=len(out.villages),
+        jamkesda_members=out.jamkesda,
+        jkn_participants=out.jkn,
+        jkn_active=out.jkn_active,
+        facilities=FACILITIES,
+        examples=examples,
+    )

@@ -1,0 +1,194 @@
+"""``jamkesda demo``: load a synthetic Kukar data set once and create one API key per role."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+from sqlalchemy.orm import Session
+
+from service import clock, config
+from service.clients import Role, create_client
+from service.commands import EXIT_BAD_DATA, EXIT_USAGE, fail, unit_of_work
+from service.facts import snapshots_in_force
+from service.imports import ImportRejected, ImportResult, import_file
+from service.policy import DEFAULT_VERSION
+from service.synthetic import MIN_RESIDENTS, SOURCES, WITA, Dataset, Kind, write_dataset
+
+BASE_URL = "http://127.0.0.1:8000"
+DEFAULT_RESIDENTS = 20000
+DEFAULT_SEED = 2026
+
+
+@dataclass(frozen=True)
+class DemoClient:
+    """A client the demo created, with its key (shown once, never stored plain)."""
+
+    id: int
+    role: str
+    name: str
+    facility_code: str | None
+    key: str
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    """What the demo loaded and the keys it created."""
+
+    dataset: Dataset
+    imports: tuple[ImportResult, ...]
+    clients: tuple[DemoClient, ...]
+
+    def client(self, role: Role) -> DemoClient:
+        """The demo's client of ``role``."""
+        return next(client for client in self.clients if client.role == role)
+
+
+def _quiet(_message: str) -> None:
+    """Report nothing."""
+
+
+def run_demo(
+    session: Session,
+    folder: Path,
+    residents: int,
+    seed: int,
+    progress: Callable[[str], None] = _quiet,
+) -> DemoResult:
+    """Write the synthetic files into ``folder``, import them as of today, create the clients.
+
+    The caller commits. Raises ``ImportRejected`` if a generated file does not import.
+    """
+    today = clock.today(WITA)
+    progress(f"writing {residents} synthetic residents (seed {seed}) ...")
+    dataset = write_dataset(folder, residents, seed, today)
+    imports = []
+    for source in SOURCES:
+        progress(f"importing {source} ...")
+        imports.append(import_file(session, source, dataset.files[source], today))
+    puskesmas = next(f for f in dataset.facilities if f.kind == "PUSKESMAS")
+    hospital = next(f for f in dataset.facilities if f.kind == "RUMAH_SAKIT")
+    wanted = (
+        (Role.DESK, f"Demo SIMPUS {puskesmas.name}", puskesmas.code),
+        (Role.INTEGRATION, f"Demo SIMRS {hospital.name}", hospital.code),
+        (Role.AUDITOR, "Demo auditor (Ombudsman RI Kalimantan Timur)", None),
+        (Role.ADMIN, "Demo operator (Dinas Kesehatan Kukar)", None),
+    )
+    clients = []
+    for role, name, facility_code in wanted:
+        client, key = create_client(session, name, role, facility_code)
+        clients.append(DemoClient(client.id, client.role, client.name, facility_code, key))
+    return DemoResult(dataset, tuple(imports), tuple(clients))
+
+
+def _loaded(result: DemoResult) -> list[str]:
+    data = result.dataset
+    seconds = sum(imported.seconds for imported in result.imports)
+    active = data.jkn_active / data.people
+    puskesmas = sum(facility.kind == "PUSKESMAS" for facility in data.facilities)
+    return [
+        f"Synthetic Kukar data loaded as of {data.today} (seed {data.seed}, "
+        f"imported in {seconds:.1f} s):",
+        f"  facilities  {len(data.facilities)}: {puskesmas} puskesmas and "
+        f"{len(data.facilities) - puskesmas} hospitals",
+        f"  population  {data.people} people in {data.families} families, "
+        f"{data.villages} of Kukar's 237 villages",
+        f"  jamkesda    {data.jamkesda_members} memberships",
+        f"  jkn         {data.jkn_participants} participants, {data.jkn_active} active "
+        f"({active:.0%} of the people)",
+    ]
+
+
+def _keys(result: DemoResult, where: Path) -> list[str]:
+    lines = [f"API keys, one per role (kept in {where}, readable by you only):"]
+    for client in result.clients:
+        bound = f", facility {client.facility_code}" if client.facility_code else ""
+        lines.append(f"{client.role:<12} {client.key}   {client.name}{bound}")
+    return lines
+
+
+def _examples(result: DemoResult) -> list[str]:
+    data = result.dataset
+    lines = [
+        f"Example NIKs and the answer expected on {data.today} "
+        f"(bundled policy {DEFAULT_VERSION}; dates move on, answers may too):",
+    ]
+    for example in data.examples:
+        reasons = f" ({', '.join(example.reasons)})" if example.reasons else ""
+        lines.append(f"  {example.nik}  {example.outcome + reasons:<37} {example.kind.label}")
+    return lines
+
+
+def _curl(result: DemoResult) -> list[str]:
+    niks = {example.kind: example.nik for example in result.dataset.examples}
+    desk = result.client(Role.DESK).key
+    auditor = result.client(Role.AUDITOR).key
+    post = (
+        f"curl -s -X POST {BASE_URL}/v1/checks -H 'Authorization: Bearer {desk}' "
+        "-H 'Content-Type: application/json' -d"
+    )
+    return [
+        "Try it once the server runs (`make run`, or `jamkesda serve`):",
+        f"""{post} '{{"nik": "{niks[Kind.ELIGIBLE]}"}}'""",
+        f"""{post} '{{"nik": "{niks[Kind.MOVED_OUT]}"}}'""",
+        f"""{post} '{{"nik": "{niks[Kind.RECENT_MOVER]}", "service_type": "emergency"}}'""",
+        f"curl -s '{BASE_URL}/v1/audit/checks?limit=5' -H 'Authorization: Bearer {auditor}'",
+    ]
+
+
+def render(result: DemoResult, where: Path) -> str:
+    """The text the demo prints and keeps in ``where``: data, keys, examples, curl lines."""
+    parts = (_loaded(result), _keys(result, where), _examples(result), _curl(result))
+    return "\n\n".join("\n".join(lines) for lines in parts) + "\n"
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` readable and writable by the owner only (mode 0600)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        # An existing file keeps its mode when opened: tighten it before writing keys into it.
+        os.fchmod(descriptor, 0o600)
+        file.write(text)
+
+
+def _progress(message: str) -> None:
+    click.echo(message, err=True)
+
+
+@click.command("demo")
+@click.option(
+    "--residents",
+    type=click.IntRange(min=MIN_RESIDENTS),
+    default=DEFAULT_RESIDENTS,
+    show_default=True,
+    help="How many synthetic people to load (Kukar has about 807,000).",
+)
+@click.option(
+    "--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Seed of the generator."
+)
+def demo_command(residents: int, seed: int) -> None:
+    """Load a synthetic Kukar data set (once) and create one API key per role."""
+    where = config.instance_dir() / "demo.txt"
+    try:
+        with unit_of_work() as session:
+            if snapshots_in_force(session).population is not None:
+                fail(
+                    "the database already holds population data; the demo loads its data "
+                    f"only once. Its keys were kept in {where}; create more with "
+                    "`jamkesda clients create`.",
+                    EXIT_USAGE,
+                )
+            with tempfile.TemporaryDirectory(prefix="jamkesda-demo-") as folder:
+                result = run_demo(session, Path(folder), residents, seed, _progress)
+    except ImportRejected as exc:
+        for line in exc.report_lines():
+            click.echo(line, err=True)
+        fail("a synthetic file was rejected; nothing was loaded", EXIT_BAD_DATA)
+    text = render(result, where)
+    write_private(where, text)
+    click.echo(text, nl=False)

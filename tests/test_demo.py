@@ -1,0 +1,147 @@
+"""``jamkesda demo``: the synthetic data set loaded once, one key per role, working examples."""
+
+from __future__ import annotations
+
+import re
+import stat
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from models import Client, Facility, JamkesdaRow, JknRow, PopulationRow, Snapshot
+from service.clients import resolve_key
+from service.decision import decide
+from service.demo import DemoResult, demo_command, run_demo, write_private
+from service.facts import load_facts, snapshots_in_force
+from service.policy import load_policy
+from service.synthetic import Kind
+
+RESIDENTS = 300
+KEY_LINE = re.compile(r"^(desk|integration|auditor|admin)\s+(jk_\S+)", re.MULTILINE)
+
+
+@pytest.fixture
+def demo(session: Session, tmp_path: Path) -> DemoResult:
+    """The demo run on the test database and committed."""
+    result = run_demo(session, tmp_path / "files", RESIDENTS, seed=5)
+    session.commit()
+    return result
+
+
+def run_command(env: dict[str, str], *args: str) -> Result:
+    """Invoke ``jamkesda demo`` with ``args`` in the test environment."""
+    return CliRunner().invoke(demo_command, list(args), env=env, catch_exceptions=False)
+
+
+def count(session: Session, model: type[object]) -> int:
+    """How many rows a table holds."""
+    return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def test_demo_imports_each_source_once_as_of_today(demo: DemoResult, session: Session) -> None:
+    snapshots = session.scalars(select(Snapshot).order_by(Snapshot.id)).all()
+    assert [s.source for s in snapshots] == ["facilities", "population", "jamkesda", "jkn"]
+    assert {s.as_of for s in snapshots} == {demo.dataset.today}
+    assert count(session, PopulationRow) == RESIDENTS
+    assert count(session, JamkesdaRow) == demo.dataset.jamkesda_members > 0
+    assert count(session, JknRow) == demo.dataset.jkn_participants > 0
+    assert count(session, Facility) == 37
+    assert [imported.added for imported in demo.imports] == [s.rows for s in snapshots]
+
+
+def test_demo_creates_one_working_key_per_role(demo: DemoResult, session: Session) -> None:
+    clients = session.scalars(select(Client).order_by(Client.id)).all()
+    assert [client.role for client in clients] == ["desk", "integration", "auditor", "admin"]
+    for made in demo.clients:
+        resolved = resolve_key(session, made.key)
+        assert resolved is not None
+        assert (resolved.id, resolved.role) == (made.id, made.role)
+    kinds = {}
+    for client in clients:
+        facility = session.get(Facility, client.facility_code) if client.facility_code else None
+        kinds[client.role] = facility.kind if facility else None
+    assert kinds == {
+        "desk": "PUSKESMAS",
+        "integration": "RUMAH_SAKIT",
+        "auditor": None,
+        "admin": None,
+    }
+
+
+def test_each_example_gets_its_expected_decision_from_the_loaded_data(
+    demo: DemoResult, session: Session
+) -> None:
+    policy, snapshots = load_policy(), snapshots_in_force(session)
+    assert [example.kind for example in demo.dataset.examples] == list(Kind)
+    answers = {
+        example.kind: decide(
+            load_facts(session, example.nik, snapshots), policy, demo.dataset.today
+        )
+        for example in demo.dataset.examples
+    }
+    expected = {
+        example.kind: (example.outcome, example.reasons) for example in demo.dataset.examples
+    }
+    assert {kind: (d.outcome, d.reasons) for kind, d in answers.items()} == expected
+
+
+def test_demo_command_prints_keys_examples_and_curl_lines(
+    env: dict[str, str], engine: Engine, session: Session
+) -> None:
+    result = run_command(env, "--residents", str(RESIDENTS))
+    assert result.exit_code == 0, result.stderr
+    keys = dict((role, key) for role, key in KEY_LINE.findall(result.stdout))
+    assert set(keys) == {"desk", "integration", "auditor", "admin"}
+    for role, key in keys.items():
+        client = resolve_key(session, key)
+        assert client is not None
+        assert client.role == role
+    niks = re.findall(r"^  ([0-9]{16})  (\S+)", result.stdout, re.MULTILINE)
+    assert len(niks) == len(Kind)
+    curls = [line for line in result.stdout.splitlines() if line.startswith("curl ")]
+    assert f"-H 'Authorization: Bearer {keys['desk']}'" in curls[0]
+    assert f'{{"nik": "{niks[0][0]}"}}' in curls[0]
+    assert "http://127.0.0.1:8000/v1/checks" in curls[0]
+
+
+def test_demo_command_keeps_its_text_in_a_file_only_the_owner_can_read(
+    env: dict[str, str], engine: Engine
+) -> None:
+    result = run_command(env, "--residents", str(RESIDENTS))
+    kept = Path(env["JAMKESDA_INSTANCE"]) / "demo.txt"
+    assert kept.read_text(encoding="utf-8") == result.stdout
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+
+
+def test_second_demo_is_refused_with_exit_2_and_changes_nothing(
+    env: dict[str, str], engine: Engine, session: Session
+) -> None:
+    first = run_command(env, "--residents", str(RESIDENTS))
+    assert first.exit_code == 0, first.stderr
+    kept = (Path(env["JAMKESDA_INSTANCE"]) / "demo.txt").read_text(encoding="utf-8")
+
+    second = run_command(env, "--residents", str(RESIDENTS), "--seed", "99")
+
+    assert second.exit_code == 2
+    assert "already holds population data" in second.stderr
+    assert count(session, Snapshot) == 4
+    assert count(session, Client) == 4
+    assert (Path(env["JAMKESDA_INSTANCE"]) / "demo.txt").read_text(encoding="utf-8") == kept
+
+
+def test_demo_with_too_few_residents_is_bad_usage(env: dict[str, str], engine: Engine) -> None:
+    result = run_command(env, "--residents", "10")
+    assert result.exit_code == 2
+    assert not (Path(env["JAMKESDA_INSTANCE"]) / "demo.txt").exists()
+
+
+def test_private_file_that_existed_is_made_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / "demo.txt"
+    path.write_text("old", encoding="utf-8")
+    path.chmod(0o644)
+    write_private(path, "keys\n")
+    assert path.read_text(encoding="utf-8") == "keys\n"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
