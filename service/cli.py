@@ -2,38 +2,16 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import click
-from sqlalchemy.orm import Session
 
 from service import config, migrate
 from service.clients import ClientError, create_client, list_clients, revoke_client
+from service.commands import EXIT_USAGE, fail, unit_of_work
 from service.config import ConfigError
 from service.db import make_engine
+from service.demo import demo_command
+from service.imports.command import import_command
 from service.policy import PolicyError
-
-EXIT_BAD_DATA = 1
-EXIT_USAGE = 2
-
-
-@contextmanager
-def unit_of_work() -> Iterator[Session]:
-    """A session on ``DATABASE_URL`` committed when the block ends without error."""
-    engine = make_engine(config.database_url())
-    try:
-        with Session(engine) as session, session.begin():
-            yield session
-    finally:
-        engine.dispose()
-
-
-def fail(message: str, code: int) -> None:
-    """Print ``message`` to standard error and exit with ``code``."""
-    click.echo(f"error: {message}", err=True)
-    sys.exit(code)
 
 
 @click.group()
@@ -133,3 +111,7 @@ def openapi_write(path: str) -> None:
     with open(path, "w", encoding="utf-8") as file:
         file.write(app.extensions["jamkesda.openapi_yaml"])
     click.echo(f"wrote {path}")
+
+
+main.add_command(import_command)
+main.add_command(demo_command)

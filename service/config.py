@@ -53,8 +53,10 @@ def nik_hash_key(env: Mapping[str, str] = os.environ) -> bytes:
     file = instance_dir(env) / "nik_hash_key"
     if not file.exists():
         file.parent.mkdir(parents=True, exist_ok=True)
-        file.write_text(secrets.token_hex(32) + "\n", encoding="utf-8")
-        file.chmod(0o600)
+        # Created readable by the owner only, so the secret is never exposed in between.
+        descriptor = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as key_file:
+            key_file.write(secrets.token_hex(32) + "\n")
     return file.read_text(encoding="utf-8").strip().encode("utf-8")
 
 

@@ -97,6 +97,8 @@ def load_policy(path: str | Path | None = None) -> Policy:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise PolicyError(f"{file}: cannot read the policy file: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise PolicyError(f"{file}: the policy file is not UTF-8 text") from exc
     return parse_policy(text, str(file))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import runpy
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,10 @@ class Server(BaseApplication):  # type: ignore[misc]
 
     def load_config(self) -> None:
         """Read ``gunicorn_conf.py``, then the command line's bind and workers."""
-        self.load_config_from_file(str(CONFIG_FILE))
+        settings = runpy.run_path(str(CONFIG_FILE))
+        for key, value in settings.items():
+            if key in self.cfg.settings and value is not None:
+                self.cfg.set(key, value)
         for key, value in self.overrides.items():
             if value is not None:
                 self.cfg.set(key, value)

@@ -126,9 +126,7 @@ def test_no_population_snapshot_is_undetermined_never_a_denial(
 def test_emergency_adds_the_notice_without_changing_the_decision(
     http: FlaskClient, keys: dict[str, str], registry: dict[str, Any]
 ) -> None:
-    body = check(
-        http, keys["desk"], nik="6402010101800003", service_type="emergency"
-    ).get_json()
+    body = check(http, keys["desk"], nik="6402010101800003", service_type="emergency").get_json()
     assert body["decision"] == "NOT_ELIGIBLE"
     assert "UU No. 17 Tahun 2023" in body["emergency_notice"]
     assert check(http, keys["desk"], nik=RESIDENT).get_json().get("emergency_notice") is None
@@ -141,9 +139,7 @@ def test_identity_fields_are_compared_without_revealing_the_registry(
         http, keys["desk"], nik=RESIDENT, patient_name="SITI  aminah.", birth_date="1990-01-01"
     ).get_json()
     assert matching["identity_match"] == {"name": "MATCH", "birth_date": "MATCH"}
-    wrong = check(
-        http, keys["desk"], nik=RESIDENT, patient_name="Budi", birth_date="1991-01-01"
-    )
+    wrong = check(http, keys["desk"], nik=RESIDENT, patient_name="Budi", birth_date="1991-01-01")
     body = wrong.get_json()
     assert body["identity_match"] == {"name": "MISMATCH", "birth_date": "MISMATCH"}
     assert body["decision"] == "ELIGIBLE"

@@ -9,6 +9,8 @@ from flask_smorest import Blueprint
 from sqlalchemy.exc import SQLAlchemyError
 
 from service import migrate
+from service.api.docs import problems
+from service.api.schemas import StatusSchema
 from service.errors import Problem
 
 blp = Blueprint("health", __name__, description="Service endpoints (no key)")
@@ -16,16 +18,16 @@ blp = Blueprint("health", __name__, description="Service endpoints (no key)")
 
 @blp.route("/healthz", methods=["GET"])
 @blp.doc(summary="The process is alive (touches nothing)")
+@blp.response(200, StatusSchema)
 def healthz() -> Any:
     """Answer at once without touching the database."""
     return {"status": "ok"}
 
 
 @blp.route("/readyz", methods=["GET"])
-@blp.doc(
-    summary="The database is reachable and migrated",
-    responses={"503": {"description": "Not ready"}},
-)
+@blp.doc(summary="The database is reachable and migrated")
+@blp.response(200, StatusSchema)
+@problems(blp, 503, s503="The database is unreachable or not migrated")
 def readyz() -> Any:
     """200 when the database answers and is at the newest migration, else 503."""
     engine = current_app.extensions["jamkesda.engine"]
@@ -44,7 +46,10 @@ def readyz() -> Any:
 
 
 @blp.route("/openapi.yaml", methods=["GET"])
-@blp.doc(summary="This API's OpenAPI document")
+@blp.doc(
+    summary="This API's OpenAPI document",
+    responses={"200": {"description": "The document", "content": {"application/yaml": {}}}},
+)
 def openapi_yaml() -> Response:
     """The OpenAPI document, the same text as the repository's ``openapi.yaml``."""
     text = current_app.extensions["jamkesda.openapi_yaml"]

@@ -189,6 +189,13 @@ class CheckResponseSchema(Schema):
     emergency_notice = fields.String(allow_none=True)
 
 
+class StatusSchema(Schema):
+    """A service endpoint's short answer."""
+
+    status = fields.String(metadata={"example": "ok"})
+    migration = fields.String(metadata={"description": "The database's migration (readyz)."})
+
+
 class ProblemSchema(Schema):
     """RFC 9457 problem details, with a stable machine ``code``."""
 
