@@ -126,7 +126,6 @@ def _examples(result: DemoResult) -> list[str]:
 def _curl(result: DemoResult) -> list[str]:
     niks = {example.kind: example.nik for example in result.dataset.examples}
     desk = result.client(Role.DESK).key
-    auditor = result.client(Role.AUDITOR).key
     post = (
         f"curl -s -X POST {BASE_URL}/v1/checks -H 'Authorization: Bearer {desk}' "
         "-H 'Content-Type: application/json' -d"
@@ -136,7 +135,7 @@ def _curl(result: DemoResult) -> list[str]:
         f"""{post} '{{"nik": "{niks[Kind.ELIGIBLE]}"}}'""",
         f"""{post} '{{"nik": "{niks[Kind.MOVED_OUT]}"}}'""",
         f"""{post} '{{"nik": "{niks[Kind.RECENT_MOVER]}", "service_type": "emergency"}}'""",
-        f"curl -s '{BASE_URL}/v1/audit/checks?limit=5' -H 'Authorization: Bearer {auditor}'",
+        f"""{post} '{{"nik": "6402-0101-0190-0000"}}'   # a mistyped NIK: 422, recorded""",
     ]
 
 
