@@ -34,9 +34,9 @@ class CheckRecord(Base):
     birth_date_match: Mapped[str] = mapped_column(String(16))
     decision: Mapped[str] = mapped_column(String(16))
     reasons: Mapped[list[str]] = mapped_column(JSON)
-    coverage: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    coverage: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
     # For INVALID_REQUEST records: which fields were wrong (field -> messages).
-    errors: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    errors: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
     policy_version: Mapped[str] = mapped_column(String(64))
     population_snapshot_id: Mapped[int | None] = mapped_column(
         Integer, ForeignKey("snapshots.id"), nullable=True
