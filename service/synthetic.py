@@ -25,22 +25,10 @@ from zoneinfo import ZoneInfo
 
 from service import clock
 from service.decision import Outcome, Reason
+from service.imports.sources import SOURCES as IMPORTS
 
-HEADERS: dict[str, tuple[str, ...]] = {
-    "population": (
-        "NIK",
-        "NO_KK",
-        "NAMA_LGKP",
-        "TGL_LHR",
-        "JENIS_KLMIN",
-        "KODE_WILAYAH",
-        "TGL_DOMISILI",
-        "STATUS",
-    ),
-    "jamkesda": ("NIK", "NO_PESERTA", "STATUS", "TGL_MULAI", "TGL_AKHIR", "KELAS"),
-    "jkn": ("NIK", "NO_KARTU", "STATUS", "SEGMEN"),
-    "facilities": ("KODE", "NAMA", "JENIS", "KODE_WILAYAH", "MITRA_JAMKESDA"),
-}
+# The columns each import expects (SPEC §7), from the importer itself: one definition.
+HEADERS: dict[str, tuple[str, ...]] = {name: source.columns for name, source in IMPORTS.items()}
 # The order of import: clients are bound to facilities, so facilities come first.
 SOURCES = ("facilities", "population", "jamkesda", "jkn")
 MIN_RESIDENTS = 200
