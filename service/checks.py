@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from models import CheckRecord, Client
 from service import clock
-from service.check_ids import new_check_id
 from service.decision import Decision, Outcome, decide
 from service.facts import SnapshotSet, load_facts, snapshots_in_force
 from service.identity import Match, match_birth_date, match_name
@@ -68,7 +67,6 @@ def check_eligibility(
     decision: Decision = decide(facts, context.policy, request.service_date)
     ids = snapshots.ids
     record = CheckRecord(
-        check_id=new_check_id(),
         decided_at=clock.now(),
         nik_hash=nik_hash(context.hash_key, request.nik),
         nik_masked=mask(request.nik),
@@ -116,7 +114,6 @@ def record_invalid_request(
     }
     service_type = _text_field(body, "service_type", 16)
     record = CheckRecord(
-        check_id=new_check_id(),
         decided_at=clock.now(),
         nik_hash=nik_hash(context.hash_key, nik) if nik else None,
         nik_masked=mask(nik)[:32] if nik else None,

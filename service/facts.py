@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
@@ -36,8 +37,8 @@ class SnapshotSet:
         }
 
 
-def snapshots_in_force(session: Session) -> SnapshotSet:
-    """The snapshot in force for each source: the latest one that came into force.
+def snapshots_in_force(session: Session, at: datetime | None = None) -> SnapshotSet:
+    """The snapshot in force for each source, now or at the instant ``at``.
 
     An import becomes in force only when dated on or after the one in force before
     it, so among those that came into force the newest id is the latest as-of date.
@@ -47,6 +48,8 @@ def snapshots_in_force(session: Session) -> SnapshotSet:
         .where(Snapshot.came_into_force.is_(True), Snapshot.source.in_(FACT_SOURCES))
         .group_by(Snapshot.source)
     )
+    if at is not None:
+        newest = newest.where(Snapshot.imported_at <= at)
     found = session.scalars(select(Snapshot).where(Snapshot.id.in_(newest))).all()
     return _snapshot_set(found)
 

@@ -2,17 +2,47 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from models import CheckRecord
+from service.check_ids import new_check_id
+
+# A reference has 55 random bits, so a clash is rare (about 1 in 3·10⁹ checks at ten
+# million records) but not impossible; a few fresh draws make it vanish.
+MAX_DRAWS = 5
+_INSERTS: dict[str, Any] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+class ReferencesExhausted(RuntimeError):
+    """Every drawn reference was taken: something is wrong with the random source."""
 
 
 def append_record(session: Session, record: CheckRecord) -> CheckRecord:
-    """Add a record to the request's unit of work; it is committed with the answer."""
-    session.add(record)
-    session.flush()
-    return record
+    """Insert ``record`` under a fresh reference no other record has; the caller commits.
+
+    One statement per draw (``ON CONFLICT DO NOTHING``): a clash costs a retry, never an
+    aborted transaction. The record object is returned with its reference and id set.
+    """
+    insert = _INSERTS[session.get_bind().dialect.name]
+    values = {column.key: getattr(record, column.key) for column in CheckRecord.__table__.columns}
+    values.pop("id")
+    for _draw in range(MAX_DRAWS):
+        values["check_id"] = new_check_id()
+        statement = (
+            insert(CheckRecord)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=["check_id"])
+            .returning(CheckRecord.id)
+        )
+        record_id = session.execute(statement).scalar()
+        if record_id is not None:
+            record.id, record.check_id = record_id, values["check_id"]
+            return record
+    raise ReferencesExhausted(f"{MAX_DRAWS} drawn check references were all taken")
 
 
 def find_record(session: Session, check_id: str) -> CheckRecord | None:

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models import CheckRecord
-from service.check_ids import parse_check_id
+from service.check_ids import new_check_id, parse_check_id
 from service.nik import nik_hash
 from tests.conftest import TEST_NIK_HASH_KEY, bearer
 from tests.factories import TODAY, add_jkn, add_membership, add_person, add_snapshot
@@ -273,3 +273,21 @@ def test_a_mistyped_reference_is_422_and_an_unknown_one_404(
     assert malformed.get_json()["code"] == "INVALID_CHECK_ID"
     unknown = http.get("/v1/checks/0000-0000-0000", headers=bearer(keys["desk"]))
     assert unknown.status_code == 404
+
+
+def test_a_reference_already_taken_is_never_reused(
+    http: FlaskClient,
+    keys: dict[str, str],
+    registry: dict[str, Any],
+    session: Session,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    taken = check(http, keys["desk"], nik=RESIDENT).get_json()["check_id"]
+    unused = new_check_id()
+    draws = iter([taken, taken, unused])
+    monkeypatch.setattr("service.records.new_check_id", lambda: next(draws))
+    response = check(http, keys["desk"], nik=RESIDENT)
+    assert response.status_code == 201
+    assert response.get_json()["check_id"] == unused
+    assert response.headers["Location"] == f"/v1/checks/{unused}"
+    assert session.scalar(select(func.count()).select_from(CheckRecord)) == 2
