@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run test lint pytest openapi clean
+.PHONY: install run test lint pytest openapi bench clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed") if sys.version_info < (3, 11) else None'
@@ -40,6 +40,11 @@ pytest: install
 	fi
 
 test: lint pytest
+
+# Benchmarks against PostgreSQL (BENCH_DATABASE_URL, default the local server); they
+# install wrk and hey from Debian's packages when missing. Figures: bench/results/*.json.
+bench: install
+	bash bench/run
 
 openapi: install
 	$(BIN)/jamkesda openapi write openapi.yaml
