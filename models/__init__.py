@@ -1,11 +1,13 @@
 """SQLAlchemy models: what the tables are. They never commit or call services."""
 
+from models.access import AccessRecord
 from models.base import Base
 from models.checks import CheckRecord
 from models.clients import Client
 from models.snapshots import Facility, JamkesdaRow, JknRow, PopulationRow, Snapshot
 
 __all__ = [
+    "AccessRecord",
     "Base",
     "CheckRecord",
     "Client",

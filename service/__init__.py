@@ -8,6 +8,7 @@ from flask import Flask, g
 from sqlalchemy import Engine
 
 from service import db, migrate
+from service.audit.hook import record_audit_access
 from service.config import Settings
 from service.errors import register_error_handlers
 from service.openapi import openapi_text
@@ -41,17 +42,19 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     register_blueprints(app)
     register_error_handlers(app)
     app.before_request(_start_timer)
+    app.after_request(record_audit_access)
     return app
 
 
 def register_blueprints(app: Flask) -> None:
     """Mount the API and keep its OpenAPI document for ``/openapi.yaml``."""
-    from service.api import checks, health
+    from service.api import audit, checks, health
     from service.api.docs import ProblemApi
 
     api = ProblemApi(app)
     api.register_blueprint(health.blp)
     api.register_blueprint(checks.blp)
+    api.register_blueprint(audit.blp)
     app.extensions["jamkesda.openapi_yaml"] = openapi_text(api)
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import tzinfo
 from typing import Any
 
-from models import CheckRecord
+from models import AccessRecord, CheckRecord, Client, Facility, Snapshot
 from service.clock import local_iso
 from service.decision import Outcome, Reason
 from service.facts import SnapshotSet
+from service.identity import Match
 from service.messages import EMERGENCY_NOTICE, REASON_MESSAGES, dispute_message
 
 COVERED = (Outcome.ELIGIBLE.value, Outcome.COVERED_BY_JKN.value)
@@ -39,4 +40,76 @@ def check_document(record: CheckRecord, snapshots: SnapshotSet, zone: tzinfo) ->
             else {"reference": record.check_id, "message": dispute_message(record.check_id)}
         ),
         "emergency_notice": EMERGENCY_NOTICE if record.service_type == "emergency" else None,
+    }
+
+
+def audit_document(
+    record: CheckRecord,
+    snapshots: SnapshotSet,
+    facility: Facility | None,
+    client: Client | None,
+    zone: tzinfo,
+) -> dict[str, Any]:
+    """An ``AuditRecord``: the check's answer plus who asked, how, and on which data.
+
+    A refused request (``INVALID_REQUEST``) decided nothing: it has no dispute, and its
+    ``errors`` say which fields were wrong.
+    """
+    document = check_document(record, snapshots, zone)
+    if record.decision == Outcome.INVALID_REQUEST.value:
+        document["dispute"] = None
+    return {
+        **document,
+        "facility": {"code": facility.code, "name": facility.name} if facility else None,
+        "client": {"id": client.id, "name": client.name} if client else None,
+        "operator_id": record.operator_id,
+        "channel": record.channel,
+        "request": {
+            "service_date": record.service_date,
+            "service_type": record.service_type,
+            "external_ref": record.external_ref,
+            "identity_provided": {
+                "name": record.name_match != Match.NOT_PROVIDED.value,
+                "birth_date": record.birth_date_match != Match.NOT_PROVIDED.value,
+            },
+        },
+        "data_snapshots": {
+            "population": record.population_snapshot_id,
+            "jamkesda": record.jamkesda_snapshot_id,
+            "jkn": record.jkn_snapshot_id,
+        },
+        "latency_ms": record.latency_ms,
+        "errors": record.errors,
+        "ledger": None,
+    }
+
+
+def snapshot_document(snapshot: Snapshot, zone: tzinfo) -> dict[str, Any]:
+    """One data import as ``GET /v1/audit/snapshots`` lists it."""
+    return {
+        "id": snapshot.id,
+        "source": snapshot.source,
+        "as_of": snapshot.as_of,
+        "imported_at": local_iso(snapshot.imported_at, zone),
+        "filename": snapshot.filename,
+        "sha256": snapshot.sha256,
+        "rows": snapshot.rows,
+        "added": snapshot.added,
+        "changed": snapshot.changed,
+        "removed": snapshot.removed,
+        "unchanged": snapshot.unchanged,
+        "came_into_force": snapshot.came_into_force,
+    }
+
+
+def access_document(entry: AccessRecord, client: Client | None, zone: tzinfo) -> dict[str, Any]:
+    """One access-log entry as ``GET /v1/audit/access`` lists it."""
+    return {
+        "id": entry.id,
+        "time": local_iso(entry.at, zone),
+        "client": {"id": client.id, "name": client.name} if client else None,
+        "method": entry.method,
+        "path": entry.path,
+        "query": entry.query,
+        "status": entry.status,
     }

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask, Response, current_app, json
 from sqlalchemy.exc import SQLAlchemyError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, UnprocessableEntity
 from werkzeug.http import HTTP_STATUS_CODES
 
 from service import db
@@ -85,7 +85,37 @@ def _title(status: int) -> str:
     return HTTP_STATUS_CODES.get(status, "Error")
 
 
+def _field_messages(messages: Any) -> list[str]:
+    """A field's messages as a flat list of texts (list fields nest them by index)."""
+    if isinstance(messages, dict):
+        return [text for value in messages.values() for text in _field_messages(value)]
+    if isinstance(messages, list | tuple):
+        return [text for value in messages for text in _field_messages(value)]
+    return [str(messages)]
+
+
+def _from_invalid_arguments(error: UnprocessableEntity) -> Response | None:
+    """webargs' 422 for query parameters (``.data["messages"]`` by location and field)."""
+    data = getattr(error, "data", None)
+    messages = data.get("messages") if isinstance(data, dict) else None
+    if not isinstance(messages, dict):
+        return None
+    errors = {
+        field: _field_messages(texts)
+        for by_field in messages.values()
+        if isinstance(by_field, dict)
+        for field, texts in by_field.items()
+    }
+    code = "INVALID_FILTER" if set(messages) == {"query"} else "INVALID_REQUEST"
+    return problem_response(Problem(422, code, "Periksa parameter yang ditandai.", errors=errors))
+
+
 def _from_http_exception(error: HTTPException) -> Response:
+    if (
+        isinstance(error, UnprocessableEntity)
+        and (answer := _from_invalid_arguments(error)) is not None
+    ):
+        return answer
     status = error.code or 500
     response = problem_response(Problem(status))
     if status == 405 and error.valid_methods:  # type: ignore[attr-defined]

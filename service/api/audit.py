@@ -1,0 +1,167 @@
+"""``/v1/audit``: auditors find, explain and count every check ever made (SPEC §5).
+
+Only auditors get in. Every request here is itself recorded (``service.audit.hook``).
+These views only read: no endpoint updates or deletes a check record.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, current_app, stream_with_context
+from flask_smorest import Blueprint
+
+from service import db
+from service.api.audit_schemas import (
+    AccessPageSchema,
+    AuditPageSchema,
+    AuditRecordSchema,
+    CheckFilterSchema,
+    ListingQuerySchema,
+    PagingSchema,
+    SnapshotListSchema,
+    StatsQuerySchema,
+    StatsSchema,
+)
+from service.api.docs import problems
+from service.audit.access import list_access
+from service.audit.export import csv_export
+from service.audit.filters import CheckFilter, InvalidFilter, check_filter
+from service.audit.records import AuditEntry, find_entry, list_records
+from service.audit.snapshots import list_snapshots
+from service.audit.stats import check_stats
+from service.auth import requires
+from service.check_ids import InvalidCheckId, parse_check_id
+from service.clients import Role
+from service.config import Settings
+from service.documents import access_document, audit_document, snapshot_document
+from service.errors import Problem
+
+blp = Blueprint("audit", __name__, url_prefix="/v1/audit", description="Audit (auditors only)")
+AUDITOR: list[dict[str, list[str]]] = [{"bearerAuth": []}]
+S422 = "Invalid filter (INVALID_FILTER): errors names each parameter"
+
+
+def _settings() -> Settings:
+    return current_app.extensions["jamkesda.settings"]  # type: ignore[no-any-return]
+
+
+def _filter(query: dict[str, Any]) -> CheckFilter:
+    settings = _settings()
+    try:
+        return check_filter(query, settings.policy.zone, settings.nik_hash_key)
+    except InvalidFilter as invalid:
+        raise Problem(
+            422, "INVALID_FILTER", "Periksa parameter yang ditandai.", errors=invalid.errors
+        ) from invalid
+
+
+def _document(entry: AuditEntry) -> dict[str, Any]:
+    return audit_document(
+        entry.record, entry.snapshots, entry.facility, entry.client, _settings().policy.zone
+    )
+
+
+@blp.route("/checks", methods=["GET"])
+@blp.doc(summary="Find check records, newest first", security=AUDITOR)
+@blp.response(200, AuditPageSchema)
+@problems(blp, 401, 403, 422, 503, s422=S422)
+@requires(Role.AUDITOR)
+@blp.arguments(ListingQuerySchema, location="query", unknown="raise")
+def list_checks(query: dict[str, Any]) -> Any:
+    """Records matching every given filter; ``next_cursor`` fetches the following page."""
+    page = list_records(db.session(), _filter(query), query["limit"], query["cursor"])
+    return {
+        "items": [_document(entry) for entry in page.entries],
+        "next_cursor": page.next_cursor,
+    }
+
+
+@blp.route("/checks.csv", methods=["GET"])
+@blp.doc(
+    summary="Export the filtered records as CSV (streamed, NIK masked)",
+    security=AUDITOR,
+    responses={
+        "200": {
+            "description": "UTF-8 CSV with a BOM and a header row, newest first",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        }
+    },
+)
+@problems(blp, 401, 403, 422, 503, s422=S422)
+@requires(Role.AUDITOR)
+@blp.arguments(CheckFilterSchema, location="query", unknown="raise")
+def export_checks(query: dict[str, Any]) -> Response:
+    """Every matching record, one CSV row each, streamed in constant memory."""
+    sessions = current_app.extensions["jamkesda.sessions"]
+    chunks = csv_export(sessions, _filter(query), _settings().policy.zone)
+    return Response(
+        stream_with_context(chunks),
+        mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="checks.csv"'},
+    )
+
+
+@blp.route("/checks/<string:check_id>", methods=["GET"])
+@blp.doc(summary="One check record, of any facility", security=AUDITOR)
+@blp.response(200, AuditRecordSchema)
+@problems(
+    blp,
+    401,
+    403,
+    404,
+    422,
+    503,
+    s404="No check with this reference",
+    s422="Malformed reference or wrong check character (INVALID_CHECK_ID)",
+)
+@requires(Role.AUDITOR)
+def get_check(check_id: str) -> Any:
+    """The full record; the reference is case-insensitive and its check character verified."""
+    try:
+        reference = parse_check_id(check_id)
+    except InvalidCheckId as exc:
+        raise Problem(422, "INVALID_CHECK_ID", str(exc)) from exc
+    entry = find_entry(db.session(), reference)
+    if entry is None:
+        raise Problem(404, "CHECK_NOT_FOUND", "Tidak ada pemeriksaan dengan nomor ini.")
+    return _document(entry)
+
+
+@blp.route("/stats", methods=["GET"])
+@blp.doc(summary="Counts and denial rates by facility, decision, reason and day", security=AUDITOR)
+@blp.response(200, StatsSchema)
+@problems(blp, 401, 403, 422, 503, s422=S422)
+@requires(Role.AUDITOR)
+@blp.arguments(StatsQuerySchema, location="query", unknown="raise")
+def stats(query: dict[str, Any]) -> Any:
+    """One row per group of ``group_by``; see ``service.audit.stats`` for the counts."""
+    rows = check_stats(db.session(), _filter(query), query["group_by"], _settings().policy.zone)
+    return {"rows": rows}
+
+
+@blp.route("/snapshots", methods=["GET"])
+@blp.doc(summary="Every data import, facilities too, newest first", security=AUDITOR)
+@blp.response(200, SnapshotListSchema)
+@problems(blp, 401, 403, 503)
+@requires(Role.AUDITOR)
+def snapshots() -> Any:
+    """Each import with its counts, file hash, and whether it came into force."""
+    zone = _settings().policy.zone
+    return {"items": [snapshot_document(s, zone) for s in list_snapshots(db.session())]}
+
+
+@blp.route("/access", methods=["GET"])
+@blp.doc(summary="Every request to the audit and ledger APIs, newest first", security=AUDITOR)
+@blp.response(200, AccessPageSchema)
+@problems(blp, 401, 403, 422, 503, s422=S422)
+@requires(Role.AUDITOR)
+@blp.arguments(PagingSchema, location="query", unknown="raise")
+def access(query: dict[str, Any]) -> Any:
+    """Who read what and when, refused requests included; NIKs masked."""
+    zone = _settings().policy.zone
+    page = list_access(db.session(), query["limit"], query["cursor"])
+    return {
+        "items": [access_document(entry, client, zone) for entry, client in page.entries],
+        "next_cursor": page.next_cursor,
+    }

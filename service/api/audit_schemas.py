@@ -1,0 +1,261 @@
+"""Marshmallow schemas of the audit API: its query parameters and its answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import RAISE, Schema, fields, validate
+
+from service.api.audit_fields import CursorField, GroupByField, MomentField, NikField
+from service.api.schemas import CheckResponseSchema
+from service.audit.stats import GROUPS
+from service.decision import Outcome, Reason
+
+MAX_LIMIT = 500
+DEFAULT_LIMIT = 50
+
+TEXT: dict[str, Any] = {"invalid": "Harus berupa teks."}
+
+
+class QuerySchema(Schema):
+    """Query parameters: an unknown one is an error, not silently ignored."""
+
+    class Meta:
+        unknown = RAISE
+
+    error_messages = {"unknown": "Parameter ini tidak dikenal."}  # noqa: RUF012
+
+
+class PagingSchema(QuerySchema):
+    """``limit`` and ``cursor`` of a page."""
+
+    limit = fields.Integer(
+        load_default=DEFAULT_LIMIT,
+        strict=False,
+        validate=validate.Range(min=1, max=MAX_LIMIT, error=f"Harus antara 1 dan {MAX_LIMIT}."),
+        error_messages={"invalid": "Harus bilangan bulat."},
+        metadata={"description": f"Items per page, 1–{MAX_LIMIT}."},
+    )
+    cursor = CursorField(
+        load_default=None,
+        metadata={
+            "type": "string",
+            "description": "The previous page's next_cursor (opaque).",
+        },
+    )
+
+
+class CheckFilterSchema(QuerySchema):
+    """The listing's filters; all given ones must hold."""
+
+    nik = NikField(
+        metadata={
+            "type": "string",
+            "description": "Plain NIK, searched by its keyed hash; never stored.",
+            "example": "6402014101900001",
+        }
+    )
+    facility = fields.String(error_messages=TEXT, metadata={"description": "Facility code."})
+    client = fields.Integer(
+        strict=False,
+        validate=validate.Range(min=1, error="Harus bilangan bulat positif."),
+        error_messages={"invalid": "Harus bilangan bulat."},
+        metadata={"description": "Client id."},
+    )
+    operator = fields.String(
+        error_messages=TEXT, metadata={"description": "The clerk's user name, exactly."}
+    )
+    decision = fields.String(
+        validate=validate.OneOf([o.value for o in Outcome], error="Keputusan tidak dikenal.")
+    )
+    reason = fields.String(
+        validate=validate.OneOf([r.value for r in Reason], error="Kode alasan tidak dikenal.")
+    )
+    from_ = MomentField(
+        data_key="from",
+        metadata={
+            "type": "string",
+            "description": "Decided at or after: a date (its whole WITA day) or a date-time "
+            "(with offset; without one, WITA).",
+        },
+    )
+    to = MomentField(
+        metadata={
+            "type": "string",
+            "description": "Decided at or before (inclusive; a date to the end of its WITA day).",
+        }
+    )
+
+
+class ListingQuerySchema(CheckFilterSchema, PagingSchema):
+    """``GET /v1/audit/checks``."""
+
+
+class StatsQuerySchema(CheckFilterSchema):
+    """``GET /v1/audit/stats``."""
+
+    group_by = GroupByField(
+        required=True,
+        error_messages={"required": "Wajib diisi, misalnya group_by=facility,decision."},
+        metadata={
+            "type": "string",
+            "description": f"Comma list of {', '.join(GROUPS)}.",
+            "example": "facility,decision",
+        },
+    )
+
+
+class FacilityRefSchema(Schema):
+    """A facility by code and name."""
+
+    code = fields.String()
+    name = fields.String()
+
+
+class ClientRefSchema(Schema):
+    """A client by id and name."""
+
+    id = fields.Integer()
+    name = fields.String()
+
+
+class IdentityProvidedSchema(Schema):
+    """Whether the caller gave the optional identity fields."""
+
+    name = fields.Boolean()
+    birth_date = fields.Boolean()
+
+
+class AuditRequestSchema(Schema):
+    """What the caller asked."""
+
+    service_date = fields.Date(allow_none=True)
+    service_type = fields.String(allow_none=True)
+    external_ref = fields.String(allow_none=True)
+    identity_provided = fields.Nested(IdentityProvidedSchema)
+
+
+class DataSnapshotsSchema(Schema):
+    """The id of each snapshot the decision used (null: none imported)."""
+
+    population = fields.Integer(allow_none=True)
+    jamkesda = fields.Integer(allow_none=True)
+    jkn = fields.Integer(allow_none=True)
+
+
+class LedgerRefSchema(Schema):
+    """The record's place in the transparency log."""
+
+    leaf_index = fields.Integer()
+
+
+class AuditRecordSchema(CheckResponseSchema):
+    """A check record as an auditor sees it: the answer, who asked, how, on which data."""
+
+    nik_masked = fields.String(
+        allow_none=True,
+        metadata={"example": "6402**********01", "description": "Null when no NIK was sent."},
+    )
+    decision = fields.String(metadata={"enum": [o.value for o in Outcome]})
+    facility = fields.Nested(FacilityRefSchema, allow_none=True)
+    client = fields.Nested(ClientRefSchema, allow_none=True)
+    operator_id = fields.String(allow_none=True)
+    channel = fields.String()
+    request = fields.Nested(AuditRequestSchema)
+    data_snapshots = fields.Nested(DataSnapshotsSchema)
+    latency_ms = fields.Float()
+    errors = fields.Dict(
+        keys=fields.String(),
+        values=fields.Raw(),
+        allow_none=True,
+        metadata={"description": "For INVALID_REQUEST: which fields were wrong."},
+    )
+    ledger = fields.Nested(
+        LedgerRefSchema,
+        allow_none=True,
+        metadata={"description": "Null until the record is sequenced in the ledger."},
+    )
+
+
+class AuditPageSchema(Schema):
+    """A page of records, newest first."""
+
+    items = fields.List(fields.Nested(AuditRecordSchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class StatsRowSchema(Schema):
+    """One group: only the keys asked for in ``group_by`` are present."""
+
+    class Meta:
+        ordered = True
+
+    facility = fields.String(allow_none=True, metadata={"example": "1040001"})
+    decision = fields.String(allow_none=True, metadata={"example": "NOT_ELIGIBLE"})
+    reason = fields.String(
+        allow_none=True, metadata={"description": "Null for records without reasons."}
+    )
+    day = fields.String(metadata={"format": "date", "description": "The WITA day, YYYY-MM-DD."})
+    count = fields.Integer(metadata={"description": "Records, refused requests included."})
+    decided = fields.Integer(metadata={"description": "Records with a decision."})
+    not_eligible = fields.Integer(metadata={"description": "NOT_ELIGIBLE decisions."})
+    denial_rate = fields.Float(
+        allow_none=True,
+        metadata={"description": "not_eligible / decided; null when nothing was decided."},
+    )
+
+
+class StatsSchema(Schema):
+    """Counts and denial rates by group."""
+
+    rows = fields.List(fields.Nested(StatsRowSchema))
+
+
+class SnapshotSchema(Schema):
+    """One data import."""
+
+    class Meta:
+        ordered = True
+
+    id = fields.Integer()
+    source = fields.String(metadata={"enum": ["population", "jamkesda", "jkn", "facilities"]})
+    as_of = fields.Date()
+    imported_at = fields.String(metadata={"format": "date-time"})
+    filename = fields.String()
+    sha256 = fields.String()
+    rows = fields.Integer()
+    added = fields.Integer()
+    changed = fields.Integer()
+    removed = fields.Integer()
+    unchanged = fields.Integer()
+    came_into_force = fields.Boolean(
+        metadata={"description": "False for an import dated before the one in force."}
+    )
+
+
+class SnapshotListSchema(Schema):
+    """Every import, newest first."""
+
+    items = fields.List(fields.Nested(SnapshotSchema))
+
+
+class AccessEntrySchema(Schema):
+    """One request to the audit or ledger API."""
+
+    class Meta:
+        ordered = True
+
+    id = fields.Integer()
+    time = fields.String(metadata={"format": "date-time"})
+    client = fields.Nested(ClientRefSchema, allow_none=True)
+    method = fields.String()
+    path = fields.String()
+    query = fields.String(metadata={"description": "NIKs and other long numbers masked."})
+    status = fields.Integer()
+
+
+class AccessPageSchema(Schema):
+    """A page of the access log, newest first."""
+
+    items = fields.List(fields.Nested(AccessEntrySchema))
+    next_cursor = fields.String(allow_none=True)
