@@ -7,6 +7,7 @@ import subprocess
 import sys
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -186,12 +187,15 @@ def test_unreadable_file_exits_2(
 ) -> None:
     """A file the operator may not read is a usage error, not a crash."""
     path = write_csv(tmp_path / "p.csv", [person(1)])
+    opened = Path.open
 
-    def refuse(_path: Path) -> bytes:
-        """Fail like a file without read permission."""
-        raise PermissionError(13, "Permission denied")
+    def refuse(self: Path, *args: Any, **kwargs: Any) -> Any:
+        """Fail like a file without read permission, for this file only."""
+        if self == path:
+            raise PermissionError(13, "Permission denied")
+        return opened(self, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "read_bytes", refuse)
+    monkeypatch.setattr(Path, "open", refuse)
     result = invoke(env, "population", str(path))
     assert result.exit_code == 2
     assert result.stderr == f"error: cannot read {path}: Permission denied\n"

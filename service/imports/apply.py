@@ -1,15 +1,23 @@
-"""Read the rows in force and write a snapshot's changes, in bulk (one statement per kind)."""
+"""Find the snapshots an import builds on and write its changes, set-based in SQL."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Table,
+    delete,
+    exists,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
-from models import Facility, Snapshot
-from service.imports.diff import Diff
-from service.imports.sources import Record, Source
+from models import Snapshot
+from service.imports.diff import ADDED, CHANGED, in_force
+from service.imports.sources import Source
 
 
 def identical_snapshot(session: Session, source: Source, sha256: str) -> int | None:
@@ -32,70 +40,52 @@ def snapshot_in_force(session: Session, source: Source) -> Snapshot | None:
     )
 
 
-def current_rows(session: Session, source: Source) -> dict[str, tuple[Any, Record]]:
-    """The rows in force of ``source`` in one query: key → (primary key, stored values).
+def has_rows_in_force(session: Session, source: Source) -> bool:
+    """Whether any stored row of ``source`` is in force."""
+    stored, current = in_force(source)
+    return session.scalar(select(exists().select_from(stored).where(current))) or False
 
-    For a full snapshot these are the versions not yet closed (``valid_to`` NULL): they are
-    exactly the facts at the snapshot in force, since history-only rows are always closed.
+
+def delete_skipped(
+    session: Session, rows: Table, key: str, skipped: Table, where: ColumnElement[bool] | None
+) -> int:
+    """Delete the written ``rows`` (those matching ``where``) whose key is skipped; how many."""
+    statement = delete(rows).where(rows.c[key].in_(select(skipped.c[key])))
+    if where is not None:
+        statement = statement.where(where)
+    return session.execute(statement).rowcount  # type: ignore[attr-defined, no-any-return]
+
+
+def write_versions(session: Session, source: Source, changes: Table, snapshot_id: int) -> None:
+    """Close the rows in force that the snapshot changes or removes, then add its new versions.
+
+    The rows in force of skipped keys stay open; an unchanged row stays the same version.
     """
-    model = source.model
-    columns = [getattr(model, name) for name in source.fields]
-    if source.full_snapshot:
-        # Every versioned table has these columns; the declarative base does not declare them.
-        row_id, valid_to = getattr(model, "id"), getattr(model, "valid_to")  # noqa: B009
-        query = select(row_id, *columns).where(valid_to.is_(None))
-    else:
-        query = select(Facility.code, *columns)
-    rows: dict[str, tuple[Any, Record]] = {}
-    for row_id, *values in session.execute(query):
-        record = dict(zip(source.fields, values, strict=True))
-        rows[str(record[source.fields[0]])] = (row_id, record)
-    return rows
+    stored = source.table
+    # Closed by primary key: the planner then looks each one up, even before statistics
+    # on a freshly loaded table say how few the changes are.
+    closed = select(changes.c.in_force).where(changes.c.in_force.is_not(None))
+    session.execute(
+        update(stored).where(stored.c[source.row_id].in_(closed)).values(valid_to=snapshot_id)
+    )
+    new = select(*(changes.c[name] for name in source.fields), literal(snapshot_id, Integer))
+    new = new.where(changes.c.change.in_((ADDED, CHANGED)))
+    session.execute(insert(stored).from_select([*source.fields, "valid_from"], new))
 
 
-def write_versions(
-    session: Session,
-    source: Source,
-    snapshot_id: int,
-    changes: Diff[int],
-    incoming: dict[str, Record],
-    in_force: bool,
-) -> None:
-    """Store a full snapshot's row versions: close what it changes or removes, add the new.
-
-    A snapshot that does not come into force only stores its own rows, each in the empty
-    interval ``valid_from = valid_to = snapshot_id``, and closes nothing.
-    """
-    model = source.model
-    if not in_force:
-        rows = [
-            {**record, "valid_from": snapshot_id, "valid_to": snapshot_id}
-            for record in incoming.values()
-        ]
-        session.execute(insert(model), rows)
-        return
-    closed = [row_id for row_id, _record in changes.changed] + changes.removed
-    if closed:
-        session.execute(
-            update(model), [{"id": row_id, "valid_to": snapshot_id} for row_id in closed]
-        )
-    new = changes.added + [record for _row_id, record in changes.changed]
-    if new:
-        session.execute(
-            insert(model),
-            [{**record, "valid_from": snapshot_id, "valid_to": None} for record in new],
-        )
-
-
-def write_facilities(session: Session, snapshot_id: int, changes: Diff[str]) -> None:
+def write_facilities(session: Session, source: Source, changes: Table, snapshot_id: int) -> None:
     """Upsert facilities by code; rows written point to the import that wrote them."""
-    if changes.added:
-        session.execute(
-            insert(Facility),
-            [{**record, "snapshot_id": snapshot_id} for record in changes.added],
-        )
-    if changes.changed:
-        session.execute(
-            update(Facility),
-            [{**record, "snapshot_id": snapshot_id} for _code, record in changes.changed],
-        )
+    stored = source.table
+    key = source.fields[0]
+    changed = changes.c.change == CHANGED
+    same_key = changes.c[key] == stored.c[key]
+    values: dict[str, object] = {
+        name: select(changes.c[name]).where(changed, same_key).scalar_subquery()
+        for name in source.fields[1:]
+    }
+    values["snapshot_id"] = snapshot_id
+    keys = select(changes.c.in_force).where(changed)
+    session.execute(update(stored).where(stored.c[source.row_id].in_(keys)).values(values))
+    new = select(*(changes.c[name] for name in source.fields), literal(snapshot_id, Integer))
+    new = new.where(changes.c.change == ADDED)
+    session.execute(insert(stored).from_select([*source.fields, "snapshot_id"], new))

@@ -2,36 +2,24 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
-import io
+import hashlib
+import itertools
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from operator import itemgetter
+from pathlib import Path
+from typing import TextIO
 
 from service.imports.report import ImportRejected, Problem
 
 _SPACES = re.compile(r"\s+")
-
-
-@dataclass(frozen=True)
-class CsvRow:
-    """One data row: where it starts in the file and its values by column name, stripped."""
-
-    line: int
-    values: dict[str, str]
-
-
-@dataclass(frozen=True)
-class CsvTable:
-    """The data rows of a file, and the rows whose shape does not match the header."""
-
-    rows: list[CsvRow]
-    problems: list[Problem]
-
-    @property
-    def rows_read(self) -> int:
-        """Every data row, good or bad (blank lines are not rows)."""
-        return len(self.rows) + len({problem.line for problem in self.problems})
+# Bytes read at a time while the file is checked and digested.
+_BLOCK = 1 << 20
+# One data row: the line it starts on, and the required columns' values in order.
+Row = tuple[int, tuple[str, ...]]
 
 
 def column_name(header: str) -> str:
@@ -39,24 +27,36 @@ def column_name(header: str) -> str:
     return _SPACES.sub("_", header.strip().upper())
 
 
-def decode(data: bytes) -> str:
-    """The file's text, or a rejection saying where it is not UTF-8."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        problem = Problem(line, None, "this line is not UTF-8 text; save the file as CSV UTF-8")
-        raise ImportRejected("the file is not UTF-8 text", [problem]) from exc
+def fingerprint(path: Path) -> str:
+    """The file's SHA-256, or a rejection saying on which line it stops being UTF-8."""
+    digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    lines_before = 0
+    with path.open("rb") as file:
+        while chunk := file.read(_BLOCK):
+            digest.update(chunk)
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                # The decoder keeps at most the start of one character from the previous chunk,
+                # never a line break, so the error's offset counts lines within this chunk.
+                raise _not_utf8(lines_before + exc.object.count(b"\n", 0, exc.start) + 1) from exc
+            lines_before += chunk.count(b"\n")
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError as exc:
+            raise _not_utf8(lines_before + 1) from exc
+    return digest.hexdigest()
 
 
-def delimiter(text: str) -> str:
-    """``;`` when the header line has more semicolons than commas, else ``,``."""
-    header = text.split("\n", 1)[0]
-    return ";" if header.count(";") > header.count(",") else ","
+def _not_utf8(line: int) -> ImportRejected:
+    """The rejection of a file that is not UTF-8 from ``line`` on."""
+    problem = Problem(line, None, "this line is not UTF-8 text; save the file as CSV UTF-8")
+    return ImportRejected("the file is not UTF-8 text", [problem])
 
 
-def _header(fields: list[str], required: Sequence[str]) -> dict[str, int]:
-    """Map each required column to its position, or reject the file naming what is wrong."""
+def _positions(fields: list[str], required: Sequence[str]) -> list[int]:
+    """Each required column's position, or a rejection naming what is wrong with the header."""
     names = [column_name(field) for field in fields]
     problems = []
     for column in required:
@@ -69,45 +69,89 @@ def _header(fields: list[str], required: Sequence[str]) -> dict[str, int]:
             problems.append(Problem(1, column, f"column {column} appears {found} times"))
     if problems:
         raise ImportRejected("the header does not have the required columns", problems)
-    return {column: names.index(column) for column in required}
+    return [names.index(column) for column in required]
 
 
-def read_table(data: bytes, required: Sequence[str]) -> CsvTable:
-    """Read the file's rows; reject it when its encoding or header makes it unreadable."""
-    text = decode(data)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter(text))
-    rows: list[CsvRow] = []
-    problems: list[Problem] = []
-    try:
-        header = next(reader, None)
-        if header is None:
+def _picker(positions: list[int]) -> Callable[[list[str]], tuple[str, ...]]:
+    """A function taking the values at ``positions`` out of a record, as a tuple."""
+    if len(positions) == 1:
+        return lambda fields: (fields[positions[0]],)
+    return itemgetter(*positions)
+
+
+class CsvStream:
+    """The data rows of an open file, read one at a time; rows of the wrong shape are noted."""
+
+    def __init__(self, file: TextIO, required: Sequence[str]) -> None:
+        """Read the header: reject the file when it is empty or lacks a required column."""
+        first = file.readline()
+        if not first:
             raise ImportRejected("the file is empty", [Problem(1, None, "the file is empty")])
+        # The delimiter is the one the header line uses most: spreadsheets write `;` or `,`.
+        delimiter = ";" if first.count(";") > first.count(",") else ","
+        self._reader = csv.reader(itertools.chain([first], file), delimiter=delimiter)
+        self.problems: list[Problem] = []
+        self.rows_read = 0
+        header = self._next() or []
         # A header ending in empty cells (a trailing delimiter) has no more columns than its names.
         while header and not header[-1].strip():
             header.pop()
-        positions = _header(header, required)
-        while True:
-            line = reader.line_num + 1
-            fields = next(reader, None)
-            if fields is None:
-                break
-            if not any(field.strip() for field in fields):
-                continue
-            # Spreadsheets often end rows with empty cells past the header; those are harmless.
-            while len(fields) > len(header) and not fields[-1].strip():
-                fields.pop()
-            if len(fields) != len(header):
-                reason = (
-                    f"the row has {len(fields)} fields but the header has {len(header)}; "
-                    "check the delimiter and the quotes"
-                )
-                problems.append(Problem(line, None, reason))
-                continue
-            values = {column: fields[at].strip() for column, at in positions.items()}
-            rows.append(CsvRow(line, values))
-    except csv.Error as exc:
-        problem = Problem(reader.line_num + 1, None, f"this line is not readable CSV ({exc})")
-        raise ImportRejected("the file is not readable CSV", [problem]) from exc
-    if not rows and not problems:
-        raise ImportRejected("the file has no data rows", [Problem(1, None, "no data rows")])
-    return CsvTable(rows, problems)
+        self._width = len(header)
+        self._positions = _positions(header, required)
+
+    def _next(self) -> list[str] | None:
+        """The next record of the file, or None at its end."""
+        try:
+            return next(self._reader, None)
+        except csv.Error as exc:
+            raise self._unreadable(exc) from exc
+
+    def _unreadable(self, exc: csv.Error) -> ImportRejected:
+        """The rejection of a file whose next line is not CSV."""
+        problem = Problem(self._reader.line_num + 1, None, f"this line is not readable CSV ({exc})")
+        return ImportRejected("the file is not readable CSV", [problem])
+
+    def rows(self) -> Iterator[Row]:
+        """Each data row of the right shape, its values unstripped; blank lines are not rows."""
+        reader, width, pick = self._reader, self._width, _picker(self._positions)
+        last = reader.line_num
+        try:
+            for fields in reader:
+                line, last = last + 1, reader.line_num
+                # Looking past the first cell only when it is blank keeps this cheap.
+                if not fields or (not fields[0].strip() and not "".join(fields).strip()):
+                    continue
+                self.rows_read += 1
+                # Spreadsheets often end rows with empty cells past the header; those are harmless.
+                while len(fields) > width and not fields[-1].strip():
+                    fields.pop()
+                if len(fields) != width:
+                    reason = (
+                        f"the row has {len(fields)} fields but the header has {width}; "
+                        "check the delimiter and the quotes"
+                    )
+                    self.problems.append(Problem(line, None, reason))
+                    continue
+                yield line, pick(fields)
+        except csv.Error as exc:
+            raise self._unreadable(exc) from exc
+
+
+@contextmanager
+def open_csv(path: Path, required: Sequence[str]) -> Iterator[CsvStream]:
+    """Open ``path`` (checked as UTF-8 by ``fingerprint``) and read its header."""
+    with path.open(encoding="utf-8-sig", newline="") as file:
+        yield CsvStream(file, required)
+
+
+def no_data_rows() -> ImportRejected:
+    """The rejection of a file whose header is followed by nothing."""
+    return ImportRejected("the file has no data rows", [Problem(1, None, "no data rows")])
+
+
+def count_rows(path: Path, required: Sequence[str]) -> int:
+    """How many data rows the file has, good or bad (blank lines are not rows)."""
+    with open_csv(path, required) as stream:
+        for _row in stream.rows():
+            pass
+        return stream.rows_read

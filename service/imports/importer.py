@@ -2,40 +2,93 @@
 
 from __future__ import annotations
 
-import hashlib
 import time
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from sqlalchemy import ColumnElement, FromClause, Table, select
 from sqlalchemy.orm import Session
 
 from models import Snapshot
 from service import clock
 from service.imports.apply import (
-    current_rows,
+    delete_skipped,
+    has_rows_in_force,
     identical_snapshot,
     snapshot_in_force,
     write_facilities,
     write_versions,
 )
-from service.imports.csvfile import read_table
-from service.imports.diff import diff
-from service.imports.report import ImportRejected, ImportResult
-from service.imports.sources import SOURCES
-from service.imports.validate import Validated, validate
+from service.imports.csvfile import count_rows, fingerprint, no_data_rows, open_csv
+from service.imports.diff import Counts, find_changes
+from service.imports.report import ImportRejected, ImportResult, Problem
+from service.imports.sources import SOURCES, Source
+from service.imports.staging import Scratch, create_scratch, drop_scratch, prepare_for_diff
+from service.imports.validate import check_rows, duplicate_problems, duplicates, in_file_order
+from service.imports.writer import row_writer
 
 # The snapshots table keeps the file's name in a column of this width.
 _FILENAME_LENGTH = 255
 
 
-def _rejection(checked: Validated, rows_read: int, skip_invalid: bool) -> str | None:
-    """Why the validated file may not be imported, or None when it may."""
-    if checked.problems and not skip_invalid:
-        bad = len({problem.line for problem in checked.problems})
-        return f"{bad} of {rows_read} rows are invalid"
-    if not checked.records:
-        return "no valid rows remain"
-    return None
+@dataclass(frozen=True)
+class _Target:
+    """Where an import writes the file's good rows as it reads them."""
+
+    table: Table
+    columns: tuple[str, ...]
+    # The values that follow a row's own in ``columns``.
+    extra: tuple[object, ...]
+    # Those rows once written, under the source's field names.
+    new: FromClause
+    # Which rows of ``table`` this import wrote (None: all of them).
+    written: ColumnElement[bool] | None
+    # Whether the rows are written as the snapshot's versions, with nothing left to compare.
+    direct: bool
+
+
+def _target(session: Session, spec: Source, scratch: Scratch, snapshot: Snapshot) -> _Target:
+    """Write straight into the source's table when every good row will be a new version.
+
+    That is so when the snapshot is kept as history only (its rows are stored in the empty
+    interval ``valid_from = valid_to``), or when no row is in force to compare with: the
+    first import. The rows are then written once, while the file is read, instead of being
+    staged and copied again. Otherwise they are staged and compared with the rows in force.
+    """
+    if not spec.full_snapshot or (snapshot.came_into_force and has_rows_in_force(session, spec)):
+        return _Target(scratch.rows, spec.fields, (), scratch.rows, None, False)
+    stored = spec.table
+    written = stored.c.valid_from == snapshot.id
+    new = select(*(stored.c[name] for name in spec.fields)).where(written).subquery("new")
+    valid_to = None if snapshot.came_into_force else snapshot.id
+    columns = (*spec.fields, "valid_from", "valid_to")
+    return _Target(stored, columns, (snapshot.id, valid_to), new, written, True)
+
+
+def _rejected(
+    reason: str, problems: list[Problem], rows_read: int, started: float
+) -> ImportRejected:
+    """The rejection of the file, with what was read before rejecting it."""
+    return ImportRejected(reason, problems, rows_read, time.perf_counter() - started)
+
+
+def _compare_and_write(
+    session: Session, spec: Source, target: _Target, scratch: Scratch, snapshot: Snapshot, good: int
+) -> Counts:
+    """Count the snapshot's changes against the rows in force, and write those not yet written."""
+    if target.direct and snapshot.came_into_force:
+        # Nothing was in force: every good row is new, and is already stored in force.
+        return Counts(added=good, changed=0, removed=0, unchanged=0, kept=0)
+    if target.direct:
+        return find_changes(session, spec, target.new, scratch, good, list_removed=False)
+    prepare_for_diff(session, scratch, spec.fields[0])
+    counts = find_changes(session, spec, target.new, scratch, good, list_removed=True)
+    if spec.full_snapshot:
+        write_versions(session, spec, scratch.changes, snapshot.id)
+    else:
+        write_facilities(session, spec, scratch.changes, snapshot.id)
+    return counts
 
 
 def import_file(
@@ -43,24 +96,22 @@ def import_file(
 ) -> ImportResult:
     """Import ``path`` as the ``source`` snapshot as of ``as_of``; the caller commits.
 
-    Raises ``ImportRejected`` when the file is bad: nothing has changed then. With
-    ``skip_invalid`` the good rows are imported and the bad ones listed in the result.
+    Raises ``ImportRejected`` when the file is bad; the caller then rolls its transaction
+    back (``unit_of_work`` does), which leaves everything as it was. With ``skip_invalid``
+    the good rows are imported and the bad ones listed in the result.
     """
     started = time.perf_counter()
     spec = SOURCES.get(source)
     if spec is None:
         raise ValueError(f"unknown source {source!r}; expected one of {', '.join(SOURCES)}")
-    data = path.read_bytes()
-    sha256 = hashlib.sha256(data).hexdigest()
-    table = read_table(data, spec.columns)
-
+    sha256 = fingerprint(path)
     earlier = identical_snapshot(session, spec, sha256)
     if earlier is not None:
         return ImportResult(
             source=spec.name,
             as_of=as_of,
             snapshot_id=None,
-            rows_read=table.rows_read,
+            rows_read=count_rows(path, spec.columns),
             added=0,
             changed=0,
             removed=0,
@@ -69,50 +120,68 @@ def import_file(
             identical_to=earlier,
         )
 
-    checked = validate(spec, table)
-    reason = _rejection(checked, table.rows_read, skip_invalid)
-    if reason is not None:
-        seconds = time.perf_counter() - started
-        raise ImportRejected(reason, checked.problems, table.rows_read, seconds)
-
     in_force = snapshot_in_force(session, spec)
-    # Among snapshots of equal date the last imported is in force (SPEC §4); facilities have
-    # no history, so each of their imports takes effect.
-    comes_into_force = not spec.full_snapshot or in_force is None or as_of >= in_force.as_of
-    # Facilities are upserts: one missing from the file stays, so nothing counts as removed.
-    keep = checked.skipped_keys if spec.full_snapshot else set()
-    changes = diff(current_rows(session, spec), checked.records, keep=keep)
-    removed = len(changes.removed) if spec.full_snapshot else 0
     snapshot = Snapshot(
         source=spec.name,
         as_of=as_of,
         imported_at=clock.now(),
         filename=path.name[:_FILENAME_LENGTH],
         sha256=sha256,
-        rows=len(checked.records) + changes.kept,
-        added=len(changes.added),
-        changed=len(changes.changed),
-        removed=removed,
-        unchanged=changes.unchanged,
-        came_into_force=comes_into_force,
+        rows=0,
+        added=0,
+        changed=0,
+        removed=0,
+        unchanged=0,
+        # Among snapshots of equal date the last imported is in force (SPEC §4); facilities
+        # have no history, so each of their imports takes effect.
+        came_into_force=not spec.full_snapshot or in_force is None or as_of >= in_force.as_of,
     )
+    # The rows written below point to the snapshot, so it is stored first.
     session.add(snapshot)
     session.flush()
-    if spec.full_snapshot:
-        write_versions(session, spec, snapshot.id, changes, checked.records, comes_into_force)
-    else:
-        write_facilities(session, snapshot.id, changes)
+    scratch = create_scratch(session, spec)
+    target = _target(session, spec, scratch, snapshot)
+    with (
+        open_csv(path, spec.columns) as stream,
+        row_writer(session, target.table, target.columns, target.extra, target.direct) as write,
+    ):
+        checked = check_rows(spec, stream, write)
+    if not checked.rows_read:
+        raise no_data_rows()
+    repeated = duplicates(path, spec, checked.repeated)
+    problems = in_file_order(spec, [*checked.problems, *duplicate_problems(spec, repeated)])
+    if problems and not skip_invalid:
+        bad = len({problem.line for problem in problems})
+        reason = f"{bad} of {checked.rows_read} rows are invalid"
+        raise _rejected(reason, problems, checked.rows_read, started)
+
+    key = spec.fields[0]
+    with row_writer(session, scratch.skipped, (key,)) as write:
+        for skipped_key in checked.skipped_keys | repeated.keys():
+            write([skipped_key])
+    good = checked.good
+    if repeated:
+        # Every row of a repeated key is bad, but the good-looking ones were already written.
+        good -= delete_skipped(session, target.table, key, scratch.skipped, target.written)
+    if not good:
+        raise _rejected("no valid rows remain", problems, checked.rows_read, started)
+
+    counts = _compare_and_write(session, spec, target, scratch, snapshot, good)
+    drop_scratch(session, scratch)
+    snapshot.rows, snapshot.added, snapshot.changed = counts.rows, counts.added, counts.changed
+    snapshot.removed, snapshot.unchanged = counts.removed, counts.unchanged
+    session.flush()
     return ImportResult(
         source=spec.name,
         as_of=as_of,
         snapshot_id=snapshot.id,
-        rows_read=table.rows_read,
-        added=snapshot.added,
-        changed=snapshot.changed,
-        removed=snapshot.removed,
-        unchanged=snapshot.unchanged,
+        rows_read=checked.rows_read,
+        added=counts.added,
+        changed=counts.changed,
+        removed=counts.removed,
+        unchanged=counts.unchanged,
         seconds=time.perf_counter() - started,
-        problems=tuple(checked.problems),
-        came_into_force=comes_into_force,
-        kept_for_skipped=changes.kept,
+        problems=tuple(problems),
+        came_into_force=snapshot.came_into_force,
+        kept_for_skipped=counts.kept,
     )

@@ -2,43 +2,42 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TypeVar
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from datetime import date
+from functools import cached_property
+
+from sqlalchemy import Table
 
 from models import Base, Facility, JamkesdaRow, JknRow, PopulationRow
 from service.imports import fields
-from service.imports.csvfile import CsvRow
-from service.imports.fields import FieldError
-from service.imports.report import Problem
+from service.imports.fields import remembered
 
-T = TypeVar("T")
-# The stored values of one row, by model attribute name.
-Record = dict[str, object]
+# The stored values of one row, in the order of its source's fields.
+Record = Sequence[object]
+# A rule across columns: given a row's values and the columns already found bad, the
+# (column, reason) of each further problem.
+Check = Callable[[Record, Collection[str]], list[tuple[str, str]]]
 
 
-@dataclass
-class RowReader:
-    """Reads one row's values column by column, collecting every problem instead of stopping."""
+@dataclass(frozen=True)
+class Column:
+    """One column of an import file: its header, the model attribute it sets, its parser."""
 
-    row: CsvRow
-    problems: list[Problem] = field(default_factory=list)
+    header: str
+    field: str
+    parse: Callable[[str], object]
 
-    def get(self, column: str, parse: Callable[[str], T]) -> T | None:
-        """The parsed value of ``column``, or None after noting why it is bad."""
-        try:
-            return parse(self.row.values[column])
-        except FieldError as exc:
-            self.fail(column, str(exc))
-            return None
 
-    def fail(self, column: str, reason: str) -> None:
-        """Note a problem of this row in ``column``."""
-        self.problems.append(Problem(self.row.line, column, reason))
+def _at(layout: tuple[Column, ...], *names: str) -> tuple[int, ...]:
+    """Where the fields ``names`` sit in a row's values."""
+    order = [column.field for column in layout]
+    return tuple(order.index(name) for name in names)
 
-    def failed(self, column: str) -> bool:
-        """Whether a problem was already noted in ``column``."""
-        return any(problem.column == column for problem in self.problems)
+
+def _no_check(_values: Record, _failed: Collection[str]) -> list[tuple[str, str]]:
+    """No rule across columns."""
+    return []
 
 
 @dataclass(frozen=True)
@@ -47,125 +46,107 @@ class Source:
 
     name: str
     model: type[Base]
-    columns: tuple[str, ...]
-    # The model attributes a row sets; the first is the key (NIK or facility code).
-    fields: tuple[str, ...]
-    parse: Callable[[RowReader], Record]
+    layout: tuple[Column, ...]
+    check: Check = _no_check
     # Population, Jamkesda and JKN files are full snapshots with history; facilities are upserts.
     full_snapshot: bool = True
 
     @property
+    def columns(self) -> tuple[str, ...]:
+        """The file's required columns; the first is the key (NIK or facility code)."""
+        return tuple(column.header for column in self.layout)
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The model attributes a row sets, in the order of ``columns``."""
+        return tuple(column.field for column in self.layout)
+
+    @cached_property
+    def parsers(self) -> tuple[Callable[[str], object], ...]:
+        """The parser of each column, in the order of ``columns``."""
+        return tuple(column.parse for column in self.layout)
+
+    @property
+    def table(self) -> Table:
+        """The table the rows are stored in."""
+        return self.model.__table__  # type: ignore[return-value]
+
+    @property
+    def row_id(self) -> str:
+        """The primary key of a stored row: a version's id, or a facility's code."""
+        return str(self.table.primary_key.columns.values()[0].name)
+
+    @property
     def key_column(self) -> str:
         """The column that identifies a row: each value may appear once in a file."""
-        return self.columns[0]
+        return self.layout[0].header
 
 
-def _population(row: RowReader) -> Record:
-    """A person's row of the Disdukcapil extract."""
-    status = row.get("STATUS", fields.choice(fields.same("HIDUP", "MATI", "PINDAH")))
-    domiciled_since = row.get("TGL_DOMISILI", fields.optional_date)
-    # Residency is counted from TGL_DOMISILI, so a living resident without it cannot be decided.
-    if status == "HIDUP" and domiciled_since is None and not row.failed("TGL_DOMISILI"):
-        row.fail("TGL_DOMISILI", "a value is required when STATUS is HIDUP")
-    sexes = {"LAKI-LAKI": "L", "PEREMPUAN": "P", "L": "L", "P": "P"}
-    return {
-        "nik": row.get("NIK", fields.nik),
-        "no_kk": row.get("NO_KK", fields.digits(16)),
-        "name": row.get("NAMA_LGKP", fields.text(200)),
-        "birth_date": row.get("TGL_LHR", fields.calendar_date),
-        "sex": row.get("JENIS_KLMIN", fields.choice(sexes)),
-        "village_code": row.get("KODE_WILAYAH", fields.village_code),
-        "domiciled_since": domiciled_since,
-        "status": status,
-    }
-
-
-def _jamkesda(row: RowReader) -> Record:
-    """A person's Jamkesda membership."""
-    start = row.get("TGL_MULAI", fields.calendar_date)
-    end = row.get("TGL_AKHIR", fields.optional_date)
-    if start is not None and end is not None and end < start:
-        row.fail("TGL_AKHIR", f"{end.isoformat()} is before TGL_MULAI {start.isoformat()}")
-    classes = {"I": "I", "II": "II", "III": "III", "1": "I", "2": "II", "3": "III"}
-    return {
-        "nik": row.get("NIK", fields.nik),
-        "member_no": row.get("NO_PESERTA", fields.text(64)),
-        "status": row.get("STATUS", fields.choice(fields.same("AKTIF", "NONAKTIF"))),
-        "start_date": start,
-        "end_date": end,
-        # Empty means the policy's default class, applied when deciding, so it is stored as NULL.
-        "kelas": row.get("KELAS", fields.optional(fields.choice(classes))),
-    }
-
-
-def _jkn(row: RowReader) -> Record:
-    """A person's JKN participation."""
-    return {
-        "nik": row.get("NIK", fields.nik),
-        "card_no": row.get("NO_KARTU", fields.text(64)),
-        "status": row.get("STATUS", fields.choice(fields.same("AKTIF", "TIDAK AKTIF"))),
-        "segment": row.get("SEGMEN", fields.free_text(64)),
-    }
-
-
-def _facility(row: RowReader) -> Record:
-    """A puskesmas, hospital or clinic."""
-    kinds = {**fields.same("PUSKESMAS", "RUMAH_SAKIT", "KLINIK"), "RUMAH SAKIT": "RUMAH_SAKIT"}
-    return {
-        "code": row.get("KODE", fields.text(32)),
-        "name": row.get("NAMA", fields.text(200)),
-        "kind": row.get("JENIS", fields.choice(kinds)),
-        "village_code": row.get("KODE_WILAYAH", fields.village_code),
-        "jamkesda_partner": row.get("MITRA_JAMKESDA", fields.choice({"Y": "Y", "N": "N"})) == "Y",
-    }
-
-
-POPULATION = Source(
-    "population",
-    PopulationRow,
-    (
-        "NIK",
-        "NO_KK",
-        "NAMA_LGKP",
-        "TGL_LHR",
-        "JENIS_KLMIN",
-        "KODE_WILAYAH",
-        "TGL_DOMISILI",
-        "STATUS",
-    ),
-    (
-        "nik",
-        "no_kk",
-        "name",
-        "birth_date",
-        "sex",
-        "village_code",
-        "domiciled_since",
-        "status",
-    ),
-    _population,
+_status = remembered(fields.choice(fields.same("HIDUP", "MATI", "PINDAH")))
+_sex = remembered(fields.choice({"LAKI-LAKI": "L", "PEREMPUAN": "P", "L": "L", "P": "P"}))
+_date = remembered(fields.calendar_date)
+_optional_date = remembered(fields.optional_date)
+_village = remembered(fields.village_code)
+_POPULATION = (
+    Column("NIK", "nik", fields.nik),
+    Column("NO_KK", "no_kk", fields.digits(16)),
+    Column("NAMA_LGKP", "name", fields.text(200)),
+    Column("TGL_LHR", "birth_date", _date),
+    Column("JENIS_KLMIN", "sex", _sex),
+    Column("KODE_WILAYAH", "village_code", _village),
+    Column("TGL_DOMISILI", "domiciled_since", _optional_date),
+    Column("STATUS", "status", _status),
 )
-JAMKESDA = Source(
-    "jamkesda",
-    JamkesdaRow,
-    ("NIK", "NO_PESERTA", "STATUS", "TGL_MULAI", "TGL_AKHIR", "KELAS"),
-    ("nik", "member_no", "status", "start_date", "end_date", "kelas"),
-    _jamkesda,
+_DOMICILED, _STATUS = _at(_POPULATION, "domiciled_since", "status")
+
+
+def _population(values: Record, failed: Collection[str]) -> list[tuple[str, str]]:
+    """Residency is counted from TGL_DOMISILI, so a living resident without it is undecidable."""
+    if values[_STATUS] == "HIDUP" and values[_DOMICILED] is None and "TGL_DOMISILI" not in failed:
+        return [("TGL_DOMISILI", "a value is required when STATUS is HIDUP")]
+    return []
+
+
+_classes = {"I": "I", "II": "II", "III": "III", "1": "I", "2": "II", "3": "III"}
+_JAMKESDA = (
+    Column("NIK", "nik", fields.nik),
+    Column("NO_PESERTA", "member_no", fields.text(64)),
+    Column("STATUS", "status", remembered(fields.choice(fields.same("AKTIF", "NONAKTIF")))),
+    Column("TGL_MULAI", "start_date", _date),
+    Column("TGL_AKHIR", "end_date", _optional_date),
+    # Empty means the policy's default class, applied when deciding, so it is stored as NULL.
+    Column("KELAS", "kelas", remembered(fields.optional(fields.choice(_classes)))),
 )
-JKN = Source(
-    "jkn",
-    JknRow,
-    ("NIK", "NO_KARTU", "STATUS", "SEGMEN"),
-    ("nik", "card_no", "status", "segment"),
-    _jkn,
+_START, _END = _at(_JAMKESDA, "start_date", "end_date")
+
+
+def _jamkesda(values: Record, _failed: Collection[str]) -> list[tuple[str, str]]:
+    """A membership cannot end before it starts."""
+    start, end = values[_START], values[_END]
+    if isinstance(start, date) and isinstance(end, date) and end < start:
+        return [("TGL_AKHIR", f"{end.isoformat()} is before TGL_MULAI {start.isoformat()}")]
+    return []
+
+
+_JKN = (
+    Column("NIK", "nik", fields.nik),
+    Column("NO_KARTU", "card_no", fields.text(64)),
+    Column("STATUS", "status", remembered(fields.choice(fields.same("AKTIF", "TIDAK AKTIF")))),
+    Column("SEGMEN", "segment", remembered(fields.free_text(64))),
 )
-FACILITIES = Source(
-    "facilities",
-    Facility,
-    ("KODE", "NAMA", "JENIS", "KODE_WILAYAH", "MITRA_JAMKESDA"),
-    ("code", "name", "kind", "village_code", "jamkesda_partner"),
-    _facility,
-    full_snapshot=False,
+_kinds = {**fields.same("PUSKESMAS", "RUMAH_SAKIT", "KLINIK"), "RUMAH SAKIT": "RUMAH_SAKIT"}
+_yes_no = fields.choice({"Y": "Y", "N": "N"})
+_FACILITIES = (
+    Column("KODE", "code", fields.text(32)),
+    Column("NAMA", "name", fields.text(200)),
+    Column("JENIS", "kind", fields.choice(_kinds)),
+    Column("KODE_WILAYAH", "village_code", fields.village_code),
+    Column("MITRA_JAMKESDA", "jamkesda_partner", lambda value: _yes_no(value) == "Y"),
 )
+
+POPULATION = Source("population", PopulationRow, _POPULATION, _population)
+JAMKESDA = Source("jamkesda", JamkesdaRow, _JAMKESDA, _jamkesda)
+JKN = Source("jkn", JknRow, _JKN)
+FACILITIES = Source("facilities", Facility, _FACILITIES, full_snapshot=False)
 SOURCES = {source.name: source for source in (POPULATION, JAMKESDA, JKN, FACILITIES)}
 SOURCE_NAMES = tuple(SOURCES)
