@@ -6,25 +6,41 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import g, request
+from flask import Flask, current_app, g, request
 
-from models import Client
 from service import db
-from service.clients import Role, resolve_key
+from service.clients import Caller, KeyCache, Role, resolve_key
 from service.errors import Problem
 
 View = TypeVar("View", bound=Callable[..., Any])
+KEY_CACHE = "jamkesda.key_cache"
 
 
-def current_client() -> Client:
+def enable_key_cache(app: Flask, seconds: float) -> None:
+    """Keep resolved keys for ``seconds`` in this process (the server does; tests need not)."""
+    if seconds > 0:
+        app.extensions[KEY_CACHE] = KeyCache(seconds)
+
+
+def current_client() -> Caller:
     """The client of the request, set by ``requires``."""
-    return cast(Client, g.client)
+    return cast(Caller, g.client)
 
 
 def _bearer_key() -> str | None:
     scheme, _, key = request.headers.get("Authorization", "").partition(" ")
     key = key.strip()
     return key if scheme.lower() == "bearer" and key else None
+
+
+def _look_up(key: str) -> Caller | None:
+    client = resolve_key(db.session(), key)
+    return Caller.of(client) if client else None
+
+
+def _caller(key: str) -> Caller | None:
+    cache: KeyCache | None = current_app.extensions.get(KEY_CACHE)
+    return cache.resolve(key, _look_up) if cache else _look_up(key)
 
 
 def requires(*roles: Role) -> Callable[[View], View]:
@@ -34,7 +50,7 @@ def requires(*roles: Role) -> Callable[[View], View]:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             key = _bearer_key()
-            client = resolve_key(db.session(), key) if key else None
+            client = _caller(key) if key else None
             if client is None:
                 raise Problem(401)
             g.client = client

@@ -10,10 +10,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from models import CheckRecord, Client
+from models import CheckRecord
 from service import clock
+from service.clients import Caller
 from service.decision import Decision, Outcome, decide
-from service.facts import SnapshotSet, load_facts, snapshots_in_force
+from service.facts import SnapshotSet, facts_in_force
 from service.identity import Match, match_birth_date, match_name
 from service.nik import mask, nik_hash, normalise
 from service.policy import Policy
@@ -39,7 +40,7 @@ class CheckRequest:
 class CheckContext:
     """Who asks, through which channel, under which policy and hash key, since when."""
 
-    client: Client
+    client: Caller
     policy: Policy
     hash_key: bytes
     started: float
@@ -61,9 +62,8 @@ class CheckResult:
 def check_eligibility(
     session: Session, context: CheckContext, request: CheckRequest
 ) -> CheckResult:
-    """Decide SPEC §4 for the request and append its record (the caller commits)."""
-    snapshots = snapshots_in_force(session)
-    facts = load_facts(session, request.nik, snapshots)
+    """Decide SPEC §4 for the request and append its record in the caller's unit of work."""
+    facts, snapshots = facts_in_force(session, request.nik)
     decision: Decision = decide(facts, context.policy, request.service_date)
     ids = snapshots.ids
     record = CheckRecord(

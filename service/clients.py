@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlalchemy import select
@@ -81,6 +83,49 @@ def revoke_client(session: Session, client_id: int) -> Client:
     if client.revoked_at is None:
         client.revoked_at = clock.now()
     return client
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The active client behind a request's key: who, in which role, at which facility."""
+
+    id: int
+    name: str
+    role: str
+    facility_code: str | None
+
+    @classmethod
+    def of(cls, client: Client) -> Caller:
+        """The caller a stored client stands for."""
+        return cls(client.id, client.name, client.role, client.facility_code)
+
+
+class KeyCache:
+    """Keys resolved in the last ``seconds``, kept by their hash in one worker process.
+
+    Most requests then skip the key look-up. The price: a revoked key keeps working for
+    at most ``seconds`` in a worker that has just seen it. Unknown and revoked keys are
+    never kept, so a new key works at once and guessing fills nothing.
+    """
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self.clock = clock
+        self._callers: dict[str, tuple[float, Caller]] = {}
+
+    def resolve(self, key: str, look_up: Callable[[str], Caller | None]) -> Caller | None:
+        """The caller of ``key``: from the cache while fresh, else from ``look_up(key)``."""
+        digest = key_hash(key)
+        now = self.clock()
+        kept = self._callers.get(digest)
+        if kept is not None and now < kept[0]:
+            return kept[1]
+        caller = look_up(key)
+        if caller is None:
+            self._callers.pop(digest, None)
+        else:
+            self._callers[digest] = (now + self.seconds, caller)
+        return caller
 
 
 def resolve_key(session: Session, key: str) -> Client | None:

@@ -4,10 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    FromClause,
+    Integer,
+    RowMapping,
+    ScalarSelect,
+    Select,
+    String,
+    and_,
+    bindparam,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from models import JamkesdaRow, JknRow, PopulationRow, Snapshot
@@ -16,13 +29,33 @@ from service.decision import Facts, Membership, Person
 FACT_SOURCES = ("population", "jamkesda", "jkn")
 
 
+class DataSnapshot(Protocol):
+    """What a decision's record and answer need of a snapshot: a ``Snapshot`` has it."""
+
+    @property
+    def id(self) -> int:
+        """The snapshot's id, as a record names it."""
+
+    @property
+    def as_of(self) -> date:
+        """The date of the data, as an answer shows it."""
+
+
+@dataclass(frozen=True)
+class SnapshotRef:
+    """A snapshot's id and as-of date: all that a check reads of it."""
+
+    id: int
+    as_of: date
+
+
 @dataclass(frozen=True)
 class SnapshotSet:
     """The snapshot of each fact source a decision uses (None: never imported)."""
 
-    population: Snapshot | None
-    jamkesda: Snapshot | None
-    jkn: Snapshot | None
+    population: DataSnapshot | None
+    jamkesda: DataSnapshot | None
+    jkn: DataSnapshot | None
 
     @property
     def ids(self) -> dict[str, int | None]:
@@ -70,7 +103,7 @@ def _snapshot_set(snapshots: Iterable[Snapshot]) -> SnapshotSet:
     )
 
 
-def _valid_at(model: Any, snapshot_id: int) -> ColumnElement[bool]:
+def _valid_at(model: Any, snapshot_id: Any) -> ColumnElement[bool]:
     """The versions of a source's rows that made up snapshot ``snapshot_id``."""
     return and_(
         model.valid_from <= snapshot_id,
@@ -78,37 +111,105 @@ def _valid_at(model: Any, snapshot_id: int) -> ColumnElement[bool]:
     )
 
 
-def _row(session: Session, model: Any, nik: str, snapshot: Snapshot | None) -> Any:
-    if snapshot is None:
-        return None
-    query = select(model).where(model.nik == nik, _valid_at(model, snapshot.id))
-    return session.scalars(query).first()
+# What a decision reads of each source's row (the row's id only says whether there is one).
+_ROW_COLUMNS: dict[str, tuple[FromClause, tuple[str, ...]]] = {
+    "population": (
+        PopulationRow.__table__,
+        ("id", "name", "birth_date", "village_code", "domiciled_since", "status"),
+    ),
+    "jamkesda": (JamkesdaRow.__table__, ("id", "status", "start_date", "end_date", "kelas")),
+    "jkn": (JknRow.__table__, ("id", "status")),
+}
+
+
+def _newest_in_force(source: str) -> ScalarSelect[int]:
+    """The id of the snapshot of ``source`` in force now (NULL: never imported)."""
+    return (
+        select(Snapshot.id)
+        .where(Snapshot.source == source, Snapshot.came_into_force.is_(True))
+        .order_by(Snapshot.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _facts_statement(snapshot_ids: dict[str, ColumnElement[Any]]) -> Select[Any]:
+    """One statement for the facts on ``:nik``: each source's snapshot and row, in one row.
+
+    A check makes one round trip to the database for all its facts; the snapshot ids
+    come from the same statement, so a record names exactly the snapshots it read.
+    """
+    used = select(*(snapshot_ids[source].label(source) for source in FACT_SOURCES)).subquery()
+    nik = bindparam("nik", type_=String)
+    columns: list[Any] = []
+    joined: Any = used
+    for source in FACT_SOURCES:
+        snapshot_id = used.c[source]
+        snapshot = Snapshot.__table__.alias(f"{source}_snapshot")
+        table, names = _ROW_COLUMNS[source]
+        row = table.alias(f"{source}_row")
+        columns += [
+            snapshot.c.id.label(f"{source}_snapshot"),
+            snapshot.c.as_of.label(f"{source}_as_of"),
+        ]
+        columns += [row.c[name].label(f"{source}_{name}") for name in names]
+        joined = joined.outerjoin(snapshot, snapshot.c.id == snapshot_id).outerjoin(
+            row, and_(row.c.nik == nik, _valid_at(row.c, snapshot_id))
+        )
+    return select(*columns).select_from(joined).limit(1)
+
+
+# Built once: executing the same statement object lets SQLAlchemy reuse its compiled form,
+# and psycopg prepares it on the server after a few uses.
+_FACTS_IN_FORCE = _facts_statement({source: _newest_in_force(source) for source in FACT_SOURCES})
+_FACTS_OF_SNAPSHOTS = _facts_statement(
+    {source: bindparam(f"{source}_id", type_=Integer) for source in FACT_SOURCES}
+)
+
+
+def facts_in_force(session: Session, nik: str) -> tuple[Facts, SnapshotSet]:
+    """What the snapshots in force now say about ``nik``, and those snapshots (one query)."""
+    row = session.connection().execute(_FACTS_IN_FORCE, {"nik": nik}).mappings().one()
+    snapshots = SnapshotSet(
+        population=_snapshot_ref(row, "population"),
+        jamkesda=_snapshot_ref(row, "jamkesda"),
+        jkn=_snapshot_ref(row, "jkn"),
+    )
+    return _facts(row, snapshots), snapshots
 
 
 def load_facts(session: Session, nik: str, snapshots: SnapshotSet) -> Facts:
     """What the given snapshots say about ``nik``."""
-    person_row: PopulationRow | None = _row(session, PopulationRow, nik, snapshots.population)
-    member_row: JamkesdaRow | None = _row(session, JamkesdaRow, nik, snapshots.jamkesda)
-    jkn_row: JknRow | None = _row(session, JknRow, nik, snapshots.jkn)
+    ids = {f"{source}_id": snapshot_id for source, snapshot_id in snapshots.ids.items()}
+    row = session.connection().execute(_FACTS_OF_SNAPSHOTS, {"nik": nik, **ids}).mappings().one()
+    return _facts(row, snapshots)
+
+
+def _snapshot_ref(row: RowMapping, source: str) -> SnapshotRef | None:
+    snapshot_id = row[f"{source}_snapshot"]
+    return None if snapshot_id is None else SnapshotRef(snapshot_id, row[f"{source}_as_of"])
+
+
+def _facts(row: RowMapping, snapshots: SnapshotSet) -> Facts:
     person = (
         Person(
-            name=person_row.name,
-            birth_date=person_row.birth_date,
-            village_code=person_row.village_code,
-            domiciled_since=person_row.domiciled_since,
-            status=person_row.status,
+            name=row["population_name"],
+            birth_date=row["population_birth_date"],
+            village_code=row["population_village_code"],
+            domiciled_since=row["population_domiciled_since"],
+            status=row["population_status"],
         )
-        if person_row
+        if row["population_id"] is not None
         else None
     )
     membership = (
         Membership(
-            status=member_row.status,
-            start=member_row.start_date,
-            end=member_row.end_date,
-            kelas=member_row.kelas,
+            status=row["jamkesda_status"],
+            start=row["jamkesda_start_date"],
+            end=row["jamkesda_end_date"],
+            kelas=row["jamkesda_kelas"],
         )
-        if member_row
+        if row["jamkesda_id"] is not None
         else None
     )
     return Facts(
@@ -117,5 +218,5 @@ def load_facts(session: Session, nik: str, snapshots: SnapshotSet) -> Facts:
         jamkesda_known=snapshots.jamkesda is not None,
         membership=membership,
         jkn_known=snapshots.jkn is not None,
-        jkn_active=jkn_row is not None and jkn_row.status == "AKTIF",
+        jkn_active=row["jkn_id"] is not None and row["jkn_status"] == "AKTIF",
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 bind = os.environ.get("JAMKESDA_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("JAMKESDA_WORKERS", str(2 * (os.cpu_count() or 1))))
@@ -15,3 +16,14 @@ accesslog = "-"
 # The path only, never the query string: an audit search carries a plain NIK there.
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 errorlog = "-"
+
+# Each worker keeps resolved API keys this many seconds, so that most checks skip the key
+# look-up; a revoked key therefore keeps working for at most this long (0: no cache).
+key_cache_seconds = float(os.environ.get("JAMKESDA_KEY_CACHE_SECONDS", "10"))
+
+
+def post_worker_init(worker: Any) -> None:
+    """Give the worker's app its key cache once the app is loaded."""
+    from service.auth import enable_key_cache
+
+    enable_key_cache(worker.wsgi, key_cache_seconds)

@@ -65,7 +65,9 @@ def _context() -> CheckContext:
 @requires(*FACILITY_ROLES)
 def create_check() -> Any:
     """Decide, record and answer; an invalid request is recorded too and gets 422."""
-    session = db.session()
+    # The record is the one write, committed by its own INSERT before the answer leaves
+    # (SPEC §2.2); a record that cannot be written makes the answer a 503.
+    session = db.single_write_session()
     context = _context()
     body = json_body()
     try:
@@ -74,7 +76,6 @@ def create_check() -> Any:
         record = record_invalid_request(
             session, context, body if isinstance(body, dict) else {}, invalid.errors
         )
-        session.commit()
         raise Problem(
             422,
             invalid.code,
@@ -83,8 +84,6 @@ def create_check() -> Any:
             check_id=record.check_id,
         ) from invalid
     result = check_eligibility(session, context, request)
-    # The record is committed before the answer leaves (SPEC §2.2).
-    session.commit()
     document = check_document(result.record, result.snapshots, context.policy.zone)
     return document, 201, {"Location": f"/v1/checks/{result.record.check_id}"}
 

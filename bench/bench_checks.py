@@ -1,0 +1,509 @@
+"""Benchmarks 1–3 of issue 3: check throughput against /healthz, latency at 200 checks/s, and
+nothing lost under load.
+
+A fresh PostgreSQL database gets the synthetic Kukar (``BENCH_RESIDENTS`` people, default
+807,000) through the real command line, a few desk and integration keys of different
+facilities, and the production server (``jamkesda serve``: gunicorn with
+``service/gunicorn_conf.py``, workers as that file says). ``wrk`` (one thread, on loopback)
+drives it with ``bench/wrk/checks.lua``: random NIKs of every kind of person, unknown and
+invalid ones, keys in rotation. Every load run stops sending a few seconds before wrk's
+duration ends, so every request sent is answered; the check records added must then equal
+the 201 and 422 answers, and no answer may be a 5xx.
+
+Run: ``.venv/bin/python -m bench.bench_checks``. Settings (environment): BENCH_RESIDENTS,
+BENCH_SECONDS (each throughput run, default 12), BENCH_ROUNDS (of /healthz then checks,
+default 3), BENCH_CONNECTIONS (default 16), BENCH_DATABASE_URL (the PostgreSQL server).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import random
+import runpy
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+from sqlalchemy import create_engine, text
+
+from bench.common import bench_env, fresh_database, print_table, write_results
+from service.db import sqlalchemy_url
+from service.nik import InvalidNik, parse_nik
+from service.synthetic import SOURCES, Dataset, write_dataset
+
+RESIDENTS = int(os.environ.get("BENCH_RESIDENTS", "807000"))
+SECONDS = int(os.environ.get("BENCH_SECONDS", "12"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
+WARM_UP_SECONDS = 5
+RATE = 200  # checks per second offered in the latency run
+RATE_SECONDS = 30
+# Enough connections that a slow answer never holds back the schedule: at 200/s a
+# connection is free again after one answer, and 25 of them absorb answers of 125 ms.
+RATE_CONNECTIONS = 25
+# The scripts stop sending this long before wrk's duration ends, so every request is answered.
+DRAIN_SECONDS = 3
+TARGET_RATIO = 0.35
+TARGET_P50_MS = 5.0
+TARGET_P99_MS = 20.0
+# The mix of NIKs drawn: the whole registry, plus unknown valid NIKs and invalid ones
+# (these get 422 and are recorded too).
+UNKNOWN_SHARE = 0.08
+INVALID_SHARE = 0.02
+
+METHOD = " ".join(
+    (
+        "Data imported through the command line, then ANALYZE (autovacuum is off on the",
+        "benchmark server). wrk (one thread, loopback) with bench/wrk/checks.lua.",
+        f"Throughput: after a {WARM_UP_SECONDS} s warm-up of checks, {ROUNDS} rounds of",
+        f"/healthz then POST /v1/checks, {SECONDS} s each with {CONNECTIONS} connections;",
+        "rate = answers / time from the first request to the last answer; figures are the",
+        f"medians over the rounds. Fixed rate: {RATE} requests/s scheduled by the script's",
+        f"delay() (evenly spaced slots over {RATE_CONNECTIONS} connections) for {RATE_SECONDS} s;",
+        "latency percentiles are wrk's, from sending a request to its full answer.",
+        f"Each run stops sending {DRAIN_SECONDS} s before wrk ends, so every request is answered.",
+    )
+)
+
+BENCH_DIR = Path(__file__).parent
+LUA_SCRIPT = BENCH_DIR / "wrk" / "checks.lua"
+BIN = Path(sys.executable).parent
+CONFIG_FILE = BENCH_DIR.parent / "service" / "gunicorn_conf.py"
+
+
+@dataclass
+class Run:
+    """One wrk run: what it sent and got, and what the database recorded meanwhile."""
+
+    name: str
+    kind: str  # warm-up, healthz, checks or paced
+    statuses: dict[str, int]
+    answers: int
+    elapsed_s: float
+    latency_us: dict[str, float]
+    socket_errors: dict[str, int]
+    records_added: int
+    connections: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def per_second(self) -> float:
+        """Answers per second between the first request and the last answer."""
+        return self.answers / self.elapsed_s if self.elapsed_s else 0.0
+
+    @property
+    def recorded_answers(self) -> int:
+        """The answers that stand for a stored record: 201 and 422."""
+        return self.statuses.get("201", 0) + self.statuses.get("422", 0)
+
+    @property
+    def server_errors(self) -> int:
+        """Answers with a 5xx status."""
+        return sum(count for status, count in self.statuses.items() if status.startswith("5"))
+
+    @property
+    def unexpected(self) -> dict[str, int]:
+        """Statuses other than the expected ones (200 for healthz; 201 and 422 for checks)."""
+        expected = {"200"} if self.kind == "healthz" else {"201", "422"}
+        return {status: n for status, n in self.statuses.items() if status not in expected}
+
+    def ms(self, name: str) -> float:
+        """A latency figure in milliseconds."""
+        return round(self.latency_us[name] / 1000, 2)
+
+
+def run_command(args: list[str], env: Mapping[str, str], timeout: float) -> str:
+    """Run a ``jamkesda`` command; fail with its output if it fails."""
+    done = subprocess.run(
+        [str(BIN / "jamkesda"), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"jamkesda {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+def load_data(
+    folder: Path, env: Mapping[str, str], database_url: str
+) -> tuple[Dataset, dict[str, float]]:
+    """Write the synthetic files and import them through the command line; time each."""
+    run_command(["db", "upgrade"], env, timeout=120)
+    started = time.perf_counter()
+    dataset = write_dataset(folder / "data", RESIDENTS)
+    seconds = {"generate": round(time.perf_counter() - started, 1)}
+    for source in SOURCES:
+        started = time.perf_counter()
+        run_command(["import", source, str(dataset.files[source])], env, timeout=3600)
+        seconds[f"import_{source}"] = round(time.perf_counter() - started, 1)
+        print(f"imported {source} in {seconds[f'import_{source}']} s", flush=True)
+    started = time.perf_counter()
+    analyze(database_url)
+    seconds["analyze"] = round(time.perf_counter() - started, 1)
+    return dataset, seconds
+
+
+def analyze(database_url: str) -> None:
+    """Give the planner statistics of the fresh tables, as autovacuum would soon after a load.
+
+    The benchmark server runs with ``autovacuum = off``; without statistics PostgreSQL
+    re-plans the check's statement on every execution instead of keeping a generic plan.
+    """
+    engine = create_engine(sqlalchemy_url(database_url), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("ANALYZE"))
+    finally:
+        engine.dispose()
+
+
+def create_keys(dataset: Dataset, env: Mapping[str, str], path: Path) -> list[str]:
+    """Desk keys of four puskesmas and integration keys of two hospitals, one a line."""
+    puskesmas = [f for f in dataset.facilities if f.kind == "PUSKESMAS"][:4]
+    hospitals = [f for f in dataset.facilities if f.kind == "RUMAH_SAKIT"][:2]
+    clients = [("desk", f) for f in puskesmas] + [("integration", f) for f in hospitals]
+    keys = []
+    for role, facility in clients:
+        output = run_command(
+            [
+                "clients",
+                "create",
+                "--name",
+                f"bench {facility.name}",
+                "--role",
+                role,
+                "--facility",
+                facility.code,
+            ],
+            env,
+            timeout=60,
+        )
+        keys.append(output.strip().splitlines()[-1])
+    path.write_text("\n".join(keys) + "\n", encoding="utf-8")
+    return [facility.code for _role, facility in clients]
+
+
+def _unknown_nik(rng: random.Random, registry: list[str], known: set[str]) -> str:
+    """A structurally valid NIK that no one in the registry has: a registry NIK, new serial."""
+    while True:
+        nik = rng.choice(registry)[:12] + f"{rng.randint(9000, 9999):04d}"
+        if nik not in known:
+            return nik
+
+
+_INVALID_EDITS = (
+    lambda nik: nik[:15],  # 15 digits
+    lambda nik: nik[:12] + "0000",  # serial 0000
+    lambda nik: nik[:8] + "13" + nik[10:],  # month 13
+    lambda nik: "00" + nik[2:],  # no such province
+    lambda nik: nik[:6] + "32" + nik[8:],  # day 32
+)
+
+
+def write_niks(dataset: Dataset, path: Path) -> dict[str, int]:
+    """Every registry NIK, then unknown valid ones and a few invalid ones; one a line."""
+    with dataset.files["population"].open(encoding="utf-8", newline="") as file:
+        registry = [row["NIK"] for row in csv.DictReader(file)]
+    known = set(registry)
+    rng = random.Random(2026)  # a reproducible mix, nothing secret
+    unknown = [
+        _unknown_nik(rng, registry, known) for _ in range(int(len(registry) * UNKNOWN_SHARE))
+    ]
+    invalid = []
+    for _ in range(int(len(registry) * INVALID_SHARE)):
+        nik = rng.choice(_INVALID_EDITS)(rng.choice(registry))
+        try:
+            parse_nik(nik)
+        except InvalidNik:
+            invalid.append(nik)
+    path.write_text("\n".join(registry + unknown + invalid) + "\n", encoding="utf-8")
+    return {"registry": len(registry), "unknown": len(unknown), "invalid": len(invalid)}
+
+
+def server_config(env: Mapping[str, str]) -> dict[str, Any]:
+    """The worker settings of ``service/gunicorn_conf.py`` in the server's environment."""
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        config = runpy.run_path(str(CONFIG_FILE))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return {
+        "workers": config["workers"],
+        "worker_class": config["worker_class"],
+        "threads": config.get("threads", 1),
+        "key_cache_seconds": config.get("key_cache_seconds", 0),
+    }
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def running_server(env: Mapping[str, str], log: Path) -> Iterator[str]:
+    """Start ``jamkesda serve`` on a free loopback port; yield its base URL; stop it at the end."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with log.open("wb") as output:
+        server = subprocess.Popen(
+            [str(BIN / "jamkesda"), "serve", "--bind", f"127.0.0.1:{port}"],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            _wait_ready(base, server)
+            yield base
+        finally:
+            server.send_signal(signal.SIGTERM)
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait(timeout=10)
+
+
+def _wait_ready(base: str, server: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"the server exited with {server.returncode}")
+        try:
+            if requests.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"the server was not ready within {timeout} s")
+
+
+class Records:
+    """Counts the stored check records."""
+
+    def __init__(self, database_url: str) -> None:
+        self.engine = create_engine(sqlalchemy_url(database_url))
+
+    def count(self) -> int:
+        """How many check records are stored now."""
+        with self.engine.connect() as connection:
+            return int(connection.execute(text("SELECT count(*) FROM check_records")).scalar_one())
+
+
+def wrk(
+    name: str,
+    kind: str,
+    url: str,
+    records: Records,
+    *,
+    seconds: int,
+    connections: int,
+    niks: Path | None = None,
+    keys: Path | None = None,
+    rate: float | None = None,
+) -> Run:
+    """One wrk run of ``seconds`` (sending stops DRAIN_SECONDS earlier); count the records."""
+    env = {**os.environ, "WRK_STOP": str(seconds - DRAIN_SECONDS)}
+    if niks and keys:
+        env.update(WRK_NIKS=str(niks), WRK_KEYS=str(keys))
+    if rate:
+        env["WRK_RATE"] = str(rate)
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "2s"]
+    command += ["--latency", "-s", str(LUA_SCRIPT), url]
+    before = records.count()
+    done = subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=seconds + 60, check=False
+    )
+    added = records.count() - before
+    lines = [line for line in done.stdout.splitlines() if line.startswith("BENCH_RESULT ")]
+    if done.returncode != 0 or not lines:
+        raise RuntimeError(f"wrk failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    result = json.loads(lines[-1].removeprefix("BENCH_RESULT "))
+    run = Run(
+        name=name,
+        kind=kind,
+        statuses=result["statuses"],
+        answers=result["answers"],
+        elapsed_s=result["elapsed_s"],
+        latency_us=result["latency_us"],
+        socket_errors=result["socket_errors"],
+        records_added=added,
+        connections=connections,
+    )
+    print(
+        f"{name}: {run.per_second:.0f}/s over {run.elapsed_s:.1f} s, statuses {run.statuses}, "
+        f"records added {added}, p50 {run.ms('p50')} ms, p99 {run.ms('p99')} ms",
+        flush=True,
+    )
+    return run
+
+
+def measure(database_url: str, niks: Path, keys: Path, log: Path) -> dict[str, Any]:
+    """Start the server on a loaded database and run the load; return every run's figures.
+
+    Throughput alternates /healthz and checks for ROUNDS rounds, so that a neighbour's burst
+    on a shared machine spoils one round's ratio, not the figure (the median of the rounds).
+    """
+    env = bench_env(database_url)
+    records = Records(database_url)
+    try:
+        with running_server(env, log) as base:
+
+            def checks(name: str, kind: str, seconds: int, rate: float | None = None) -> Run:
+                connections = RATE_CONNECTIONS if rate else CONNECTIONS
+                return wrk(name, kind, f"{base}/v1/checks", records, seconds=seconds,
+                           connections=connections, niks=niks, keys=keys, rate=rate)  # fmt: skip
+
+            def healthz(name: str) -> Run:
+                return wrk(name, "healthz", f"{base}/healthz", records, seconds=SECONDS,
+                           connections=CONNECTIONS)  # fmt: skip
+
+            runs = [checks("warm-up", "warm-up", WARM_UP_SECONDS + DRAIN_SECONDS)]
+            for number in range(1, ROUNDS + 1):
+                runs.append(healthz(f"healthz {number}"))
+                runs.append(checks(f"checks {number}", "checks", SECONDS))
+            runs.append(checks(f"checks at {RATE}/s", "paced", RATE_SECONDS + DRAIN_SECONDS, RATE))
+    finally:
+        records.engine.dispose()
+    return {"server": server_config(env), "runs": runs}
+
+
+def figures_of(runs: list[Run]) -> dict[str, Any]:
+    """The figures and their verdicts, as the table and the JSON file show them."""
+    health = [run for run in runs if run.kind == "healthz"]
+    checks = [run for run in runs if run.kind == "checks"]
+    (paced,) = [run for run in runs if run.kind == "paced"]
+    ratios = [c.per_second / h.per_second for h, c in zip(health, checks, strict=True)]
+    ratio = statistics.median(ratios)
+    lost = {run.name: run.records_added - run.recorded_answers for run in runs}
+    unexpected = {run.name: run.unexpected for run in runs if run.unexpected}
+    return {
+        "checks_per_s": round(statistics.median(run.per_second for run in checks), 1),
+        "healthz_per_s": round(statistics.median(run.per_second for run in health), 1),
+        "ratio": round(ratio, 3),
+        "ratio_of_each_round": [round(value, 3) for value in ratios],
+        "ratio_pass": ratio >= TARGET_RATIO,
+        "rate_offered_per_s": RATE,
+        "rate_achieved_per_s": round(paced.per_second, 1),
+        "rate_seconds": round(paced.elapsed_s, 1),
+        "latency_ms": {name: paced.ms(name) for name in ("p50", "p90", "p99", "max")},
+        "latency_pass": paced.ms("p50") <= TARGET_P50_MS and paced.ms("p99") <= TARGET_P99_MS,
+        "records_minus_answers": lost,
+        "nothing_lost": not any(lost.values()),
+        "server_errors": sum(run.server_errors for run in runs),
+        "unexpected_statuses": unexpected,
+        "runs": [
+            {
+                "name": run.name,
+                "connections": run.connections,
+                "statuses": run.statuses,
+                "answers": run.answers,
+                "elapsed_s": round(run.elapsed_s, 2),
+                "per_s": round(run.per_second, 1),
+                "records_added": run.records_added,
+                "latency_ms": {name: run.ms(name) for name in ("p50", "p90", "p99", "max")},
+                "socket_errors": run.socket_errors,
+            }
+            for run in runs
+        ],
+    }
+
+
+def verdict(passed: bool) -> str:
+    """The table's word for a figure against its target."""
+    return "pass" if passed else "FAIL"
+
+
+def _lost_summary(lost: dict[str, int]) -> str:
+    differing = {name: count for name, count in lost.items() if count}
+    return f"0 in all {len(lost)} runs" if not differing else str(differing)
+
+
+def report(figures: dict[str, Any]) -> None:
+    """Print the table of figures against their targets."""
+    latency = figures["latency_ms"]
+    records_ok = figures["nothing_lost"]
+    rows = [
+        (f"checks/s (POST /v1/checks), median of {ROUNDS}", figures["checks_per_s"], "", ""),
+        (f"healthz/s (GET /healthz), median of {ROUNDS}", figures["healthz_per_s"], "", ""),
+        ("ratio checks/healthz, median of rounds", figures["ratio"], f">= {TARGET_RATIO}",
+         verdict(figures["ratio_pass"])),
+        (f"rate achieved (offered {RATE}/s)", figures["rate_achieved_per_s"], "", ""),
+        ("p50 at 200/s (ms)", latency["p50"], f"<= {TARGET_P50_MS}",
+         verdict(latency["p50"] <= TARGET_P50_MS)),
+        ("p90 at 200/s (ms)", latency["p90"], "", ""),
+        ("p99 at 200/s (ms)", latency["p99"], f"<= {TARGET_P99_MS}",
+         verdict(latency["p99"] <= TARGET_P99_MS)),
+        ("max at 200/s (ms)", latency["max"], "", ""),
+        ("records - (201 + 422), each run", _lost_summary(figures["records_minus_answers"]),
+         "all 0", verdict(records_ok)),
+        ("5xx answers", figures["server_errors"], "0", verdict(figures["server_errors"] == 0)),
+    ]  # fmt: skip
+    print_table("Checks: throughput, latency at a fixed rate, nothing lost", rows,
+                ("figure", "value", "target", "verdict"))  # fmt: skip
+
+
+def main() -> None:
+    """Load a fresh database, measure, print the table, write bench/results/checks.json."""
+    with (
+        tempfile.TemporaryDirectory(prefix="bench_checks_") as tmp,
+        fresh_database("bench_checks") as database_url,
+    ):
+        folder = Path(tmp)
+        env = bench_env(database_url)
+        dataset, load_seconds = load_data(folder, env, database_url)
+        facilities = create_keys(dataset, env, folder / "keys.txt")
+        mix = write_niks(dataset, folder / "niks.txt")
+        log = folder / "server.log"
+        try:
+            measured = measure(database_url, folder / "niks.txt", folder / "keys.txt", log)
+        except Exception:
+            print(log.read_text(encoding="utf-8", errors="replace")[-4000:], file=sys.stderr)
+            raise
+    figures = figures_of(measured["runs"])
+    figures.update(
+        residents=dataset.people,
+        niks_drawn_from=mix,
+        key_facilities=facilities,
+        server=measured["server"],
+        wrk={"threads": 1, "connections": CONNECTIONS, "seconds": SECONDS, "rounds": ROUNDS},
+        data_load_seconds=load_seconds,
+        method=METHOD,
+    )
+    report(figures)
+    path = write_results("checks", figures)
+    print(f"\nwrote {path}")
+    failures = [
+        name
+        for name, failed in (
+            ("5xx answers", figures["server_errors"] > 0),
+            ("records differ from answers", not figures["nothing_lost"]),
+            ("unexpected statuses", bool(figures["unexpected_statuses"])),
+        )
+        if failed
+    ]
+    if failures:
+        sys.exit(f"bench_checks: {', '.join(failures)}: {figures['unexpected_statuses']}")
+
+
+if __name__ == "__main__":
+    main()
