@@ -70,7 +70,7 @@ def clients_list() -> None:
 @clients.command("revoke")
 @click.argument("client_id", type=int)
 def clients_revoke(client_id: int) -> None:
-    """Revoke a client's key at once."""
+    """Revoke a client's key (servers forget a cached key within JAMKESDA_KEY_CACHE_SECONDS)."""
     try:
         with unit_of_work() as session:
             client = revoke_client(session, client_id)

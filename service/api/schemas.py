@@ -79,6 +79,10 @@ class CheckRequestSchema(Schema):
     )
 
 
+# Schemas keep no per-request state: one instance serves every request.
+_CHECK_REQUEST = CheckRequestSchema()
+
+
 class InvalidCheckRequest(Exception):
     """A check request the service cannot decide; ``errors`` maps fields to messages."""
 
@@ -104,7 +108,7 @@ def parse_check_request(body: Any, today: date) -> CheckRequest:
     """Validate a request body against the schema and SPEC's NIK and date rules."""
     errors: dict[str, Any] = {}
     try:
-        data: dict[str, Any] = CheckRequestSchema().load(body)
+        data: dict[str, Any] = _CHECK_REQUEST.load(body)
     except ValidationError as exc:
         errors = dict(exc.messages) if isinstance(exc.messages, dict) else {"_schema": exc.messages}
         data = exc.valid_data if isinstance(exc.valid_data, dict) else {}
@@ -173,7 +177,7 @@ class CheckResponseSchema(Schema):
         unknown = EXCLUDE
         ordered = True
 
-    check_id = fields.String(metadata={"example": "K7QM-3XD9-2F4A"})
+    check_id = fields.String(metadata={"example": "K7QM-3XD9-2F4E"})
     decided_at = fields.String(metadata={"format": "date-time"})
     nik_masked = fields.String(metadata={"example": "6402**********01"})
     decision = fields.String(
