@@ -31,7 +31,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +96,6 @@ class Run:
     socket_errors: dict[str, int]
     records_added: int
     connections: int
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def per_second(self) -> float:
