@@ -241,6 +241,19 @@ def test_unreadable_line_after_rows_were_sent_changes_nothing(
     assert current(engine) == {}
 
 
+def test_unreadable_line_in_a_reimport_leaves_the_rows_in_force(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """A re-import stages its rows; a late unreadable line still changes nothing."""
+    run_import(engine, "population", write_csv(tmp_path / "a.csv", [person(1)]), NOV_1)
+    path = write_csv(tmp_path / "b.csv", [person(1, NAMA_LGKP="New"), person(2)])
+    with path.open("a", encoding="utf-8") as file:
+        file.write(f'{nik(3)},6402010101090001,"{"A" * 200_000}",1990-01-01,P,6402012001,,MATI\n')
+    assert rejection(engine, "population", path).reason == "the file is not readable CSV"
+    assert snapshot_count(engine) == 1
+    assert [row.name for row in current(engine).values()] == ["Siti Rahmah 1"]
+
+
 def test_line_that_is_not_utf8_is_found_across_read_blocks(
     engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
