@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import ColumnElement, FromClause, Table, select
+from sqlalchemy import ColumnElement, FromClause, Table, select, text
 from sqlalchemy.orm import Session
 
 from models import Snapshot
@@ -168,6 +168,10 @@ def import_file(
 
     counts = _compare_and_write(session, spec, target, scratch, snapshot, good)
     drop_scratch(session, scratch)
+    if session.get_bind().dialect.name == "postgresql":
+        # Checks look facts up through the planner: fresh statistics keep those look-ups
+        # fast right after a large import, before autovacuum (if any) gets to the table.
+        session.execute(text(f"ANALYZE {spec.model.__tablename__}"))
     snapshot.rows, snapshot.added, snapshot.changed = counts.rows, counts.added, counts.changed
     snapshot.removed, snapshot.unchanged = counts.removed, counts.unchanged
     session.flush()
