@@ -52,4 +52,6 @@ class CheckRecord(Base):
     __table_args__ = (
         Index("ix_check_records_nik_hash_id", "nik_hash", "id"),
         Index("ix_check_records_facility_code_id", "facility_code", "id"),
+        # Audit searches by period: the listing's from/to and the statistics by day.
+        Index("ix_check_records_decided_at", "decided_at"),
     )
