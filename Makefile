@@ -41,8 +41,8 @@ pytest: install
 
 test: lint pytest
 
-# Benchmarks against PostgreSQL (BENCH_DATABASE_URL, default the local server); they
-# install wrk and hey from Debian's packages when missing. Figures: bench/results/*.json.
+# Benchmarks against PostgreSQL (BENCH_DATABASE_URL, default the local server); bench/run
+# installs wrk from Debian's packages when missing. Figures: bench/results/*.json.
 bench: install
 	bash bench/run
 
