@@ -24,6 +24,7 @@ from service.api.audit_schemas import (
     StatsSchema,
 )
 from service.api.docs import problems
+from service.api.requests import check_reference
 from service.audit.access import list_access
 from service.audit.export import csv_export
 from service.audit.filters import CheckFilter, InvalidFilter, check_filter
@@ -31,7 +32,6 @@ from service.audit.records import AuditEntry, find_entry, list_records
 from service.audit.snapshots import list_snapshots
 from service.audit.stats import check_stats
 from service.auth import requires
-from service.check_ids import InvalidCheckId, parse_check_id
 from service.clients import Role
 from service.config import Settings
 from service.documents import access_document, audit_document, snapshot_document
@@ -118,10 +118,7 @@ def export_checks(query: dict[str, Any]) -> Response:
 @requires(Role.AUDITOR)
 def get_check(check_id: str) -> Any:
     """The full record; the reference is case-insensitive and its check character verified."""
-    try:
-        reference = parse_check_id(check_id)
-    except InvalidCheckId as exc:
-        raise Problem(422, "INVALID_CHECK_ID", str(exc)) from exc
+    reference = check_reference(check_id)
     entry = find_entry(db.session(), reference)
     if entry is None:
         raise Problem(404, "CHECK_NOT_FOUND", "Tidak ada pemeriksaan dengan nomor ini.")

@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 
 from service import clock, db
 from service.api.docs import problems
-from service.api.requests import json_body
+from service.api.requests import check_reference, json_body
 from service.api.schemas import (
     CheckRequestSchema,
     CheckResponseSchema,
@@ -18,7 +18,6 @@ from service.api.schemas import (
     parse_check_request,
 )
 from service.auth import current_client, requires
-from service.check_ids import InvalidCheckId, parse_check_id
 from service.checks import CheckContext, check_eligibility, record_invalid_request
 from service.clients import FACILITY_ROLES
 from service.config import Settings
@@ -104,10 +103,7 @@ def create_check() -> Any:
 @requires(*FACILITY_ROLES)
 def get_check(check_id: str) -> Any:
     """The same body as the 201, for a check of the caller's facility; 404 otherwise."""
-    try:
-        reference = parse_check_id(check_id)
-    except InvalidCheckId as exc:
-        raise Problem(422, "INVALID_CHECK_ID", str(exc)) from exc
+    reference = check_reference(check_id)
     session = db.session()
     record = find_record(session, reference)
     client = current_client()
