@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from models import Facility, JamkesdaRow, JknRow, PopulationRow, Snapshot
@@ -104,3 +107,41 @@ def add_key(session: Session, role: str, facility_code: str | None = None) -> st
     """A new client's key."""
     _client, key = create_client(session, f"test {role}", role, facility_code)
     return key
+
+
+@contextmanager
+def refusing_inserts(engine: Engine, session: Session, table: str) -> Iterator[None]:
+    """Make the database refuse every INSERT into ``table``, as a full disk would."""
+    name = f"refuse_{table}"
+    with engine.begin() as connection:
+        if engine.dialect.name == "sqlite":
+            connection.execute(
+                text(
+                    f"CREATE TRIGGER {name} BEFORE INSERT ON {table} "
+                    "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+                )
+            )
+        else:
+            connection.execute(
+                text(
+                    f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS "
+                    "$$ BEGIN RAISE EXCEPTION 'disk full'; END $$"
+                )
+            )
+            connection.execute(
+                text(
+                    f"CREATE TRIGGER {name} BEFORE INSERT ON {table} "
+                    f"FOR EACH ROW EXECUTE FUNCTION {name}()"
+                )
+            )
+    try:
+        yield
+    finally:
+        # The test's own session may still hold a lock on the table the trigger is on.
+        session.rollback()
+        with engine.begin() as connection:
+            if engine.dialect.name == "sqlite":
+                connection.execute(text(f"DROP TRIGGER {name}"))
+            else:
+                connection.execute(text(f"DROP TRIGGER {name} ON {table}"))
+                connection.execute(text(f"DROP FUNCTION {name}()"))

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from models import CheckRecord
@@ -14,7 +14,7 @@ from service import create_app
 from service.config import Settings
 from service.db import make_engine
 from tests.conftest import bearer
-from tests.factories import add_membership, add_person, add_snapshot
+from tests.factories import add_membership, add_person, add_snapshot, refusing_inserts
 
 RESIDENT = "6402014101900001"
 
@@ -109,39 +109,8 @@ def test_database_down_is_503_not_a_denial(unreachable_http: FlaskClient) -> Non
 @pytest.fixture
 def refusing_records(engine: Engine, session: Session) -> Iterator[None]:
     """Make the database refuse every new check record, as a full disk would."""
-    with engine.begin() as connection:
-        if engine.dialect.name == "sqlite":
-            connection.execute(
-                text(
-                    "CREATE TRIGGER refuse_records BEFORE INSERT ON check_records "
-                    "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
-                )
-            )
-        else:
-            connection.execute(
-                text(
-                    "CREATE FUNCTION refuse_records() RETURNS trigger LANGUAGE plpgsql AS "
-                    "$$ BEGIN RAISE EXCEPTION 'disk full'; END $$"
-                )
-            )
-            connection.execute(
-                text(
-                    "CREATE TRIGGER refuse_records BEFORE INSERT ON check_records "
-                    "FOR EACH ROW EXECUTE FUNCTION refuse_records()"
-                )
-            )
-    yield
-    # The test's own session may still hold a lock on the table the trigger is on.
-    session.rollback()
-    with engine.begin() as connection:
-        connection.execute(
-            text(
-                "DROP TRIGGER refuse_records"
-                + ("" if engine.dialect.name == "sqlite" else " ON check_records")
-            )
-        )
-        if engine.dialect.name != "sqlite":
-            connection.execute(text("DROP FUNCTION refuse_records()"))
+    with refusing_inserts(engine, session, "check_records"):
+        yield
 
 
 def test_no_decision_leaves_without_its_record(

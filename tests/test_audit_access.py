@@ -9,13 +9,14 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, Text, cast, select, text
+from sqlalchemy import Engine, Text, cast, select
 from sqlalchemy.orm import Session
 
 from models import AccessRecord, Base
 from service.clients import KEY_PREFIX
 from tests.audit_records import UNKNOWN, client_of, post_check
 from tests.conftest import bearer
+from tests.factories import refusing_inserts
 
 
 def access_log(http: FlaskClient, keys: dict[str, str], **params: Any) -> Any:
@@ -219,38 +220,8 @@ class TestPaging:
 @pytest.fixture
 def refusing_access_log(engine: Engine, session: Session) -> Iterator[None]:
     """Make the database refuse every new access entry, as a full disk would."""
-    with engine.begin() as connection:
-        if engine.dialect.name == "sqlite":
-            connection.execute(
-                text(
-                    "CREATE TRIGGER refuse_access BEFORE INSERT ON access_log "
-                    "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
-                )
-            )
-        else:
-            connection.execute(
-                text(
-                    "CREATE FUNCTION refuse_access() RETURNS trigger LANGUAGE plpgsql AS "
-                    "$$ BEGIN RAISE EXCEPTION 'disk full'; END $$"
-                )
-            )
-            connection.execute(
-                text(
-                    "CREATE TRIGGER refuse_access BEFORE INSERT ON access_log "
-                    "FOR EACH ROW EXECUTE FUNCTION refuse_access()"
-                )
-            )
-    yield
-    session.rollback()
-    with engine.begin() as connection:
-        connection.execute(
-            text(
-                "DROP TRIGGER refuse_access"
-                + ("" if engine.dialect.name == "sqlite" else " ON access_log")
-            )
-        )
-        if engine.dialect.name != "sqlite":
-            connection.execute(text("DROP FUNCTION refuse_access()"))
+    with refusing_inserts(engine, session, "access_log"):
+        yield
 
 
 @pytest.mark.parametrize(
