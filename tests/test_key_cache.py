@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -19,7 +18,7 @@ from service.clients import Caller, KeyCache, resolve_key, revoke_client
 from service.server import Server
 from tests.conftest import bearer
 from tests.factories import add_facility, add_key
-from tests.test_server import JAMKESDA, free_port, stop, wait_until_alive
+from tests.test_server import running_server
 
 NIK = "6402014101900001"
 ALICE = Caller(1, "SIMPUS Loa Janan", "desk", "1040001")
@@ -142,21 +141,9 @@ def test_the_server_configuration_gives_each_worker_its_cache(app: Flask) -> Non
 @pytest.fixture
 def served_with_cache(env: dict[str, str], engine: Engine, tmp_path: Path) -> Iterator[str]:
     """``jamkesda serve`` with a 60-second key cache; yields its base URL."""
-    port = free_port()
-    log = tmp_path / "server.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [JAMKESDA, "serve", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
-            env={**env, "JAMKESDA_KEY_CACHE_SECONDS": "60"},
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_until_alive(base, process, log)
+    cached = {**env, "JAMKESDA_KEY_CACHE_SECONDS": "60"}
+    with running_server(cached, tmp_path / "server.log") as base:
         yield base
-    finally:
-        stop(process)
 
 
 def test_the_served_app_keeps_keys_for_the_configured_time(

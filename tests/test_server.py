@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -57,11 +58,10 @@ def wait_until_alive(base: str, process: subprocess.Popen[bytes], log: Path) -> 
     pytest.fail(f"server did not answer /healthz within {START_SECONDS} s:\n{log.read_text()}")
 
 
-@pytest.fixture
-def server(env: dict[str, str], engine: Engine, tmp_path: Path) -> Iterator[str]:
-    """A running ``jamkesda serve`` on the migrated test database; yields its base URL."""
+@contextmanager
+def running_server(env: dict[str, str], log: Path) -> Iterator[str]:
+    """Run ``jamkesda serve`` (one worker) on a free loopback port; yield its base URL."""
     port = free_port()
-    log = tmp_path / "server.log"
     with log.open("wb") as output:
         process = subprocess.Popen(
             [JAMKESDA, "serve", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
@@ -75,6 +75,13 @@ def server(env: dict[str, str], engine: Engine, tmp_path: Path) -> Iterator[str]
         yield base
     finally:
         stop(process)
+
+
+@pytest.fixture
+def server(env: dict[str, str], engine: Engine, tmp_path: Path) -> Iterator[str]:
+    """A running ``jamkesda serve`` on the migrated test database; yields its base URL."""
+    with running_server(env, tmp_path / "server.log") as base:
+        yield base
 
 
 def test_served_app_makes_a_check_with_a_desk_key(server: str, session: Session) -> None:
