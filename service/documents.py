@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import tzinfo
 from typing import Any
 
 from models import AccessRecord, CheckRecord, Client, Facility, Snapshot
+from service.audit.replay import Replay
 from service.clock import local_iso
-from service.decision import Outcome, Reason
+from service.decision import Decision, Outcome, Reason
 from service.facts import SnapshotSet
 from service.identity import Match
 from service.messages import EMERGENCY_NOTICE, REASON_MESSAGES, dispute_message
 
 COVERED = (Outcome.ELIGIBLE.value, Outcome.COVERED_BY_JKN.value)
+
+
+def reason_documents(codes: Iterable[str]) -> list[dict[str, str]]:
+    """Reason codes as the API shows them: each with its message for the clerk."""
+    return [{"code": code, "message": REASON_MESSAGES[Reason(code)]} for code in codes]
 
 
 def check_document(record: CheckRecord, snapshots: SnapshotSet, zone: tzinfo) -> dict[str, Any]:
@@ -23,9 +30,7 @@ def check_document(record: CheckRecord, snapshots: SnapshotSet, zone: tzinfo) ->
         "nik_masked": record.nik_masked,
         "decision": record.decision,
         "eligible": record.decision in COVERED,
-        "reasons": [
-            {"code": code, "message": REASON_MESSAGES[Reason(code)]} for code in record.reasons
-        ],
+        "reasons": reason_documents(record.reasons),
         "coverage": record.coverage,
         "identity_match": {"name": record.name_match, "birth_date": record.birth_date_match},
         "policy_version": record.policy_version,
@@ -112,4 +117,19 @@ def access_document(entry: AccessRecord, client: Client | None, zone: tzinfo) ->
         "path": entry.path,
         "query": entry.query,
         "status": entry.status,
+    }
+
+
+def _outcome_document(decision: Decision) -> dict[str, Any]:
+    """One part of a replay: the decision and its reasons, as a check shows them."""
+    return {"decision": decision.outcome.value, "reasons": reason_documents(decision.reasons)}
+
+
+def replay_document(replay: Replay) -> dict[str, Any]:
+    """The body of ``GET /v1/audit/checks/{check_id}/replay``."""
+    return {
+        "recorded": _outcome_document(replay.recorded),
+        "as_of_then": _outcome_document(replay.as_of_then),
+        "as_of_now": _outcome_document(replay.as_of_now),
+        "same_as_recorded": replay.same_as_recorded,
     }

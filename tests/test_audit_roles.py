@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ENDPOINTS = [
     "/v1/audit/checks",
     "/v1/audit/checks/{check_id}",
+    "/v1/audit/checks/{check_id}/replay",
     "/v1/audit/checks.csv",
     "/v1/audit/stats?group_by=facility",
     "/v1/audit/snapshots",
@@ -85,7 +86,10 @@ def test_the_key_is_checked_before_the_parameters(
 
 
 @pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE", "POST"])
-@pytest.mark.parametrize("path", ["/v1/audit/checks/{check_id}", "/v1/audit/checks"])
+@pytest.mark.parametrize(
+    "path",
+    ["/v1/audit/checks/{check_id}", "/v1/audit/checks/{check_id}/replay", "/v1/audit/checks"],
+)
 def test_no_endpoint_changes_or_removes_a_record(
     http: FlaskClient, keys: dict[str, str], session: Session, method: str, path: str
 ) -> None:
@@ -153,6 +157,7 @@ def documented() -> dict[str, Any]:
             {"nik", "facility", "client", "operator", "decision", "reason", "from", "to"},
         ),
         ("/v1/audit/checks/{check_id}", {"check_id"}),
+        ("/v1/audit/checks/{check_id}/replay", {"check_id"}),
         (
             "/v1/audit/stats",
             {

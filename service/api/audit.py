@@ -19,6 +19,7 @@ from service.api.audit_schemas import (
     CheckFilterSchema,
     ListingQuerySchema,
     PagingSchema,
+    ReplaySchema,
     SnapshotListSchema,
     StatsQuerySchema,
     StatsSchema,
@@ -29,12 +30,18 @@ from service.audit.access import list_access
 from service.audit.export import csv_export
 from service.audit.filters import CheckFilter, InvalidFilter, check_filter
 from service.audit.records import AuditEntry, find_entry, list_records
+from service.audit.replay import NotReplayable, PolicyUnavailable, replay_check
 from service.audit.snapshots import list_snapshots
 from service.audit.stats import check_stats
 from service.auth import requires
 from service.clients import Role
 from service.config import Settings
-from service.documents import access_document, audit_document, snapshot_document
+from service.documents import (
+    access_document,
+    audit_document,
+    replay_document,
+    snapshot_document,
+)
 from service.errors import Problem
 
 blp = Blueprint("audit", __name__, url_prefix="/v1/audit", description="Audit (auditors only)")
@@ -123,6 +130,50 @@ def get_check(check_id: str) -> Any:
     if entry is None:
         raise Problem(404, "CHECK_NOT_FOUND", "Tidak ada pemeriksaan dengan nomor ini.")
     return _document(entry)
+
+
+@blp.route("/checks/<string:check_id>/replay", methods=["GET"])
+@blp.doc(
+    summary="Re-derive a check's decision from the data and policy then, and from today's",
+    security=AUDITOR,
+)
+@blp.response(200, ReplaySchema)
+@problems(
+    blp,
+    401,
+    403,
+    404,
+    422,
+    503,
+    s404="No check with this reference",
+    s422="Malformed reference or wrong check character (INVALID_CHECK_ID); a refused "
+    "request, which decided nothing (NOT_REPLAYABLE); a policy version neither configured "
+    "nor bundled (POLICY_UNAVAILABLE, with policy_version)",
+)
+@requires(Role.AUDITOR)
+def replay(check_id: str) -> Any:
+    """The recorded decision beside the same request decided on the data then and now."""
+    reference = check_reference(check_id)
+    settings = _settings()
+    try:
+        found = replay_check(db.session(), reference, settings.policy, settings.nik_hash_key)
+    except NotReplayable as refused:
+        raise Problem(
+            422,
+            "NOT_REPLAYABLE",
+            "Permintaan ini ditolak saat diperiksa dan tidak menghasilkan keputusan, "
+            "jadi tidak ada yang dapat diulang.",
+        ) from refused
+    except PolicyUnavailable as missing:
+        raise Problem(
+            422,
+            "POLICY_UNAVAILABLE",
+            f"Versi kebijakan {missing.version} yang tercatat tidak tersedia di layanan ini.",
+            policy_version=missing.version,
+        ) from missing
+    if found is None:
+        raise Problem(404, "CHECK_NOT_FOUND", "Tidak ada pemeriksaan dengan nomor ini.")
+    return replay_document(found)
 
 
 @blp.route("/stats", methods=["GET"])

@@ -7,7 +7,7 @@ from typing import Any
 from marshmallow import RAISE, Schema, fields, validate
 
 from service.api.audit_fields import CursorField, GroupByField, MomentField, NikField
-from service.api.schemas import CheckResponseSchema
+from service.api.schemas import CheckResponseSchema, ReasonSchema
 from service.audit.stats import GROUPS
 from service.decision import Outcome, Reason
 
@@ -259,3 +259,44 @@ class AccessPageSchema(Schema):
 
     items = fields.List(fields.Nested(AccessEntrySchema))
     next_cursor = fields.String(allow_none=True)
+
+
+class ReplayedDecisionSchema(Schema):
+    """One decision of a replay: what was decided and why."""
+
+    class Meta:
+        ordered = True
+
+    # A refused request is never replayed, so INVALID_REQUEST is not among the answers.
+    decision = fields.String(
+        metadata={"enum": [o.value for o in Outcome if o is not Outcome.INVALID_REQUEST]}
+    )
+    reasons = fields.List(fields.Nested(ReasonSchema))
+
+
+class ReplaySchema(Schema):
+    """A recorded decision beside the same request decided on the data then and now."""
+
+    class Meta:
+        ordered = True
+
+    recorded = fields.Nested(
+        ReplayedDecisionSchema, metadata={"description": "As the check record keeps it."}
+    )
+    as_of_then = fields.Nested(
+        ReplayedDecisionSchema,
+        metadata={
+            "description": "Re-derived from the snapshots and the policy version the record "
+            "names, for its service date."
+        },
+    )
+    as_of_now = fields.Nested(
+        ReplayedDecisionSchema,
+        metadata={
+            "description": "Derived from the snapshots in force and the policy configured "
+            "now, for the same service date and request."
+        },
+    )
+    same_as_recorded = fields.Boolean(
+        metadata={"description": "Whether as_of_then has the recorded decision and reasons."}
+    )
