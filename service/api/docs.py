@@ -31,14 +31,22 @@ class ProblemApi(Api):  # type: ignore[misc]
 def problems(
     blp: Blueprint, *statuses: int, **descriptions: str
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Document the problem+json answers a view can give (``s422="..."`` overrides a text)."""
+    """Document the problem+json answers a view can give (``s422="..."`` overrides a text).
+
+    ``alt_response`` only documents, yet wraps the view in a function that runs on every
+    request; seven of them were a twentieth of a check's CPU. So the documentation is
+    built on a wrapped copy and then given to the view itself (flask-smorest reads it
+    from the view's ``_apidoc``, which the outer decorators copy with ``functools.wraps``).
+    """
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        documented = view
         for status in statuses:
             description = descriptions.get(f"s{status}", ERROR_DESCRIPTIONS[status])
-            view = blp.alt_response(
+            documented = blp.alt_response(
                 status, schema=ProblemSchema, description=description, content_type=PROBLEM_JSON
-            )(view)
+            )(documented)
+        view._apidoc = documented._apidoc  # type: ignore[attr-defined]
         return view
 
     return decorate
