@@ -8,9 +8,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
-from models import CheckRecord
 from service import clock
 from service.clients import Caller
 from service.decision import Decision, Outcome, decide
@@ -18,7 +17,7 @@ from service.facts import SnapshotSet, facts_in_force
 from service.identity import Match, match_birth_date, match_name
 from service.nik import mask, nik_hash, normalise
 from service.policy import Policy
-from service.records import append_record
+from service.records import CheckEntry, append_record
 
 NOT_CHECKED = "NOT_CHECKED"
 
@@ -55,18 +54,18 @@ class CheckContext:
 class CheckResult:
     """A recorded check and the snapshots it used."""
 
-    record: CheckRecord
+    record: CheckEntry
     snapshots: SnapshotSet
 
 
 def check_eligibility(
-    session: Session, context: CheckContext, request: CheckRequest
+    connection: Connection, context: CheckContext, request: CheckRequest
 ) -> CheckResult:
     """Decide SPEC §4 for the request and append its record in the caller's unit of work."""
-    facts, snapshots = facts_in_force(session, request.nik)
+    facts, snapshots = facts_in_force(connection, request.nik)
     decision: Decision = decide(facts, context.policy, request.service_date)
     ids = snapshots.ids
-    record = CheckRecord(
+    record = CheckEntry(
         decided_at=clock.now(),
         nik_hash=nik_hash(context.hash_key, request.nik),
         nik_masked=mask(request.nik),
@@ -89,7 +88,7 @@ def check_eligibility(
         jkn_snapshot_id=ids["jkn"],
         latency_ms=context.latency_ms(),
     )
-    return CheckResult(append_record(session, record), snapshots)
+    return CheckResult(append_record(connection, record), snapshots)
 
 
 def _text_field(body: Mapping[str, Any], name: str, limit: int) -> str | None:
@@ -99,11 +98,11 @@ def _text_field(body: Mapping[str, Any], name: str, limit: int) -> str | None:
 
 
 def record_invalid_request(
-    session: Session,
+    connection: Connection,
     context: CheckContext,
     body: Mapping[str, Any],
     errors: Mapping[str, Any],
-) -> CheckRecord:
+) -> CheckEntry:
     """Record a refused request (decision INVALID_REQUEST) so that the attempt is on file too."""
     raw_nik = body.get("nik")
     nik = normalise(raw_nik) if isinstance(raw_nik, str) and raw_nik.strip() else None
@@ -113,7 +112,7 @@ def record_invalid_request(
         for name in ("patient_name", "birth_date")
     }
     service_type = _text_field(body, "service_type", 16)
-    record = CheckRecord(
+    record = CheckEntry(
         decided_at=clock.now(),
         nik_hash=nik_hash(context.hash_key, nik) if nik else None,
         nik_masked=mask(nik)[:32] if nik else None,
@@ -136,4 +135,4 @@ def record_invalid_request(
         jkn_snapshot_id=None,
         latency_ms=context.latency_ms(),
     )
-    return append_record(session, record)
+    return append_record(connection, record)

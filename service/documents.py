@@ -13,6 +13,7 @@ from service.decision import Decision, Outcome, Reason
 from service.facts import SnapshotSet
 from service.identity import Match
 from service.messages import EMERGENCY_NOTICE, REASON_MESSAGES, dispute_message
+from service.records import CheckEntry
 
 COVERED = (Outcome.ELIGIBLE.value, Outcome.COVERED_BY_JKN.value)
 
@@ -22,7 +23,9 @@ def reason_documents(codes: Iterable[str]) -> list[dict[str, str]]:
     return [{"code": code, "message": REASON_MESSAGES[Reason(code)]} for code in codes]
 
 
-def check_document(record: CheckRecord, snapshots: SnapshotSet, zone: tzinfo) -> dict[str, Any]:
+def check_document(
+    record: CheckRecord | CheckEntry, snapshots: SnapshotSet, zone: tzinfo
+) -> dict[str, Any]:
     """The body of ``POST /v1/checks`` and ``GET /v1/checks/{check_id}``."""
     return {
         "check_id": record.check_id,

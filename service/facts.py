@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
 from sqlalchemy import (
     ColumnElement,
+    Connection,
     FromClause,
     Integer,
-    RowMapping,
     ScalarSelect,
     Select,
     String,
@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from models import JamkesdaRow, JknRow, PopulationRow, Snapshot
 from service.decision import Facts, Membership, Person
+from service.prepared import Prepared
 
 FACT_SOURCES = ("population", "jamkesda", "jkn")
 
@@ -159,17 +160,28 @@ def _facts_statement(snapshot_ids: dict[str, ColumnElement[Any]]) -> Select[Any]
     return select(*columns).select_from(joined).limit(1)
 
 
-# Built once: executing the same statement object lets SQLAlchemy reuse its compiled form,
-# and psycopg prepares it on the server after a few uses.
-_FACTS_IN_FORCE = _facts_statement({source: _newest_in_force(source) for source in FACT_SOURCES})
-_FACTS_OF_SNAPSHOTS = _facts_statement(
-    {source: bindparam(f"{source}_id", type_=Integer) for source in FACT_SOURCES}
+# Compiled once per dialect and run on the driver's cursor (``service.prepared``); psycopg
+# prepares them on the server after a few uses.
+_FACTS_IN_FORCE = Prepared(
+    _facts_statement({source: _newest_in_force(source) for source in FACT_SOURCES}), "nik"
+)
+_SNAPSHOT_IDS = tuple(f"{source}_id" for source in FACT_SOURCES)
+_FACTS_OF_SNAPSHOTS = Prepared(
+    _facts_statement({source: bindparam(f"{source}_id", type_=Integer) for source in FACT_SOURCES}),
+    "nik",
+    *_SNAPSHOT_IDS,
 )
 
 
-def facts_in_force(session: Session, nik: str) -> tuple[Facts, SnapshotSet]:
+def _connection(database: Session | Connection) -> Connection:
+    """The connection to run a statement on: a session's own, or the one given."""
+    return database if isinstance(database, Connection) else database.connection()
+
+
+def facts_in_force(database: Session | Connection, nik: str) -> tuple[Facts, SnapshotSet]:
     """What the snapshots in force now say about ``nik``, and those snapshots (one query)."""
-    row = session.connection().execute(_FACTS_IN_FORCE, {"nik": nik}).mappings().one()
+    row = _FACTS_IN_FORCE.first(_connection(database), {"nik": nik})
+    assert row is not None, "the facts statement always returns one row"
     snapshots = SnapshotSet(
         population=_snapshot_ref(row, "population"),
         jamkesda=_snapshot_ref(row, "jamkesda"),
@@ -178,19 +190,20 @@ def facts_in_force(session: Session, nik: str) -> tuple[Facts, SnapshotSet]:
     return _facts(row, snapshots), snapshots
 
 
-def load_facts(session: Session, nik: str, snapshots: SnapshotSet) -> Facts:
+def load_facts(database: Session | Connection, nik: str, snapshots: SnapshotSet) -> Facts:
     """What the given snapshots say about ``nik``."""
     ids = {f"{source}_id": snapshot_id for source, snapshot_id in snapshots.ids.items()}
-    row = session.connection().execute(_FACTS_OF_SNAPSHOTS, {"nik": nik, **ids}).mappings().one()
+    row = _FACTS_OF_SNAPSHOTS.first(_connection(database), {"nik": nik, **ids})
+    assert row is not None, "the facts statement always returns one row"
     return _facts(row, snapshots)
 
 
-def _snapshot_ref(row: RowMapping, source: str) -> SnapshotRef | None:
+def _snapshot_ref(row: Mapping[str, Any], source: str) -> SnapshotRef | None:
     snapshot_id = row[f"{source}_snapshot"]
     return None if snapshot_id is None else SnapshotRef(snapshot_id, row[f"{source}_as_of"])
 
 
-def _facts(row: RowMapping, snapshots: SnapshotSet) -> Facts:
+def _facts(row: Mapping[str, Any], snapshots: SnapshotSet) -> Facts:
     person = (
         Person(
             name=row["population_name"],

@@ -8,11 +8,11 @@ from typing import Any
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from models import CheckRecord, Client
+from models import Client
 from service import clock
 from service.clients import resolve_key
 from service.nik import mask, nik_hash
-from service.records import append_record
+from service.records import CheckEntry, append_record
 from tests.conftest import TEST_NIK_HASH_KEY, bearer
 from tests.factories import add_membership, add_person, add_snapshot
 
@@ -37,7 +37,7 @@ def add_record(
     reasons: list[str] | None = None,
     decided_at: datetime | None = None,
     **fields: Any,
-) -> CheckRecord:
+) -> CheckEntry:
     """A record written as the check use-case writes one, decided at ``decided_at`` (UTC)."""
     values: dict[str, Any] = {
         "decided_at": (decided_at or clock.now()).astimezone(UTC),
@@ -63,7 +63,7 @@ def add_record(
         "latency_ms": 1.5,
         **fields,
     }
-    record = append_record(session, CheckRecord(**values))
+    record = append_record(session, CheckEntry(**values))
     session.commit()
     return record
 

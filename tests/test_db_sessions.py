@@ -1,5 +1,5 @@
-"""Sessions and pooled connections: a single-write session commits each statement itself,
-and a connection left idle is tested before it is used."""
+"""Sessions and pooled connections: the autocommit connection commits each statement
+itself, and a connection left idle is tested before it is used."""
 
 from __future__ import annotations
 
@@ -40,10 +40,12 @@ def _count(engine: Engine) -> int:
         return int(connection.execute(select(func.count()).select_from(Snapshot)).scalar_one())
 
 
-def test_a_single_write_session_commits_each_statement_itself(app: Flask, engine: Engine) -> None:
+def test_the_autocommit_connection_commits_each_statement_itself(
+    app: Flask, engine: Engine
+) -> None:
     with app.app_context():
-        db.single_write_session().execute(insert(Snapshot).values(_snapshot_values()))
-        # Seen from another connection before the session is closed: already committed.
+        db.autocommit_connection().execute(insert(Snapshot).values(_snapshot_values()))
+        # Seen from another connection before the connection is closed: already committed.
         assert _count(engine) == 1
 
 

@@ -66,14 +66,14 @@ def create_check() -> Any:
     """Decide, record and answer; an invalid request is recorded too and gets 422."""
     # The record is the one write, committed by its own INSERT before the answer leaves
     # (SPEC §2.2); a record that cannot be written makes the answer a 503.
-    session = db.single_write_session()
+    connection = db.autocommit_connection()
     context = _context()
     body = json_body()
     try:
         request = parse_check_request(body, clock.today(context.policy.zone))
     except InvalidCheckRequest as invalid:
         record = record_invalid_request(
-            session, context, body if isinstance(body, dict) else {}, invalid.errors
+            connection, context, body if isinstance(body, dict) else {}, invalid.errors
         )
         raise Problem(
             422,
@@ -82,7 +82,7 @@ def create_check() -> Any:
             errors=invalid.errors,
             check_id=record.check_id,
         ) from invalid
-    result = check_eligibility(session, context, request)
+    result = check_eligibility(connection, context, request)
     document = check_document(result.record, result.snapshots, context.policy.zone)
     return document, 201, {"Location": f"/v1/checks/{result.record.check_id}"}
 
