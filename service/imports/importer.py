@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -20,6 +21,7 @@ from service.imports.apply import (
     write_facilities,
     write_versions,
 )
+from service.imports.bulk import keys_built_after
 from service.imports.csvfile import count_rows, fingerprint, no_data_rows, open_csv
 from service.imports.diff import Counts, find_changes
 from service.imports.report import ImportRejected, ImportResult, Problem
@@ -143,7 +145,11 @@ def import_file(
     target = _target(session, spec, scratch, snapshot)
     with (
         open_csv(path, spec.columns) as stream,
-        row_writer(session, target.table, target.columns, target.extra, target.direct) as write,
+        keys_built_after(session, target.table) if target.direct else nullcontext(False) as bulk,
+        # A second thread pays off only while PostgreSQL checks foreign keys row by row.
+        row_writer(
+            session, target.table, target.columns, target.extra, target.direct and not bulk
+        ) as write,
     ):
         checked = check_rows(spec, stream, write)
     if not checked.rows_read:
