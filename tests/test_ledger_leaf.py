@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from models import CheckRecord, Client
 from service import clock
 from service.ledger.leaf import FIELDS, UnencodableRecord, encode_leaf
-from service.records import append_record
+from service.records import CheckEntry, append_record
 from tests.conftest import bearer
 from tests.factories import add_snapshot
 
@@ -145,7 +145,7 @@ def test_a_missing_field_is_refused() -> None:
 
 
 @pytest.fixture
-def written(session: Session, keys: dict[str, str]) -> list[CheckRecord]:
+def written(session: Session, keys: dict[str, str]) -> list[CheckEntry]:
     """Records of each kind, written as the app writes them, still in memory as written."""
     client_id = session.scalars(select(Client.id).where(Client.facility_code == "1040001")).one()
     population = add_snapshot(session, "population").id
@@ -159,7 +159,7 @@ def written(session: Session, keys: dict[str, str]) -> list[CheckRecord]:
         "nik_masked": "6402**********01",
     }
     records = [
-        CheckRecord(
+        CheckEntry(
             **common,
             decided_at=clock.now(),
             operator_id="Rina Ñoño 😷",
@@ -177,7 +177,7 @@ def written(session: Session, keys: dict[str, str]) -> list[CheckRecord]:
             jkn_snapshot_id=None,
             latency_ms=12.345,
         ),
-        CheckRecord(
+        CheckEntry(
             **common,
             decided_at=clock.now().replace(microsecond=0) - timedelta(days=400),
             operator_id=None,
@@ -195,7 +195,7 @@ def written(session: Session, keys: dict[str, str]) -> list[CheckRecord]:
             jkn_snapshot_id=None,
             latency_ms=1234.567,
         ),
-        CheckRecord(
+        CheckEntry(
             **{**common, "nik_hash": None, "nik_masked": None},
             decided_at=clock.now(),
             operator_id="desk-01",
@@ -214,14 +214,13 @@ def written(session: Session, keys: dict[str, str]) -> list[CheckRecord]:
             latency_ms=0.001,
         ),
     ]
-    for record in records:
-        append_record(session, record)
+    appended = [append_record(session, record) for record in records]
     session.commit()
-    return records
+    return appended
 
 
 def test_records_read_back_through_the_orm_encode_as_written(
-    engine: Engine, written: list[CheckRecord]
+    engine: Engine, written: list[CheckEntry]
 ) -> None:
     """On SQLite and PostgreSQL alike, a stored record gives the bytes it had in memory."""
     with Session(engine) as fresh:
@@ -232,7 +231,7 @@ def test_records_read_back_through_the_orm_encode_as_written(
 
 
 def test_rows_read_back_as_mappings_encode_as_written(
-    engine: Engine, written: list[CheckRecord]
+    engine: Engine, written: list[CheckEntry]
 ) -> None:
     """A row mapping of just the leaf's fields, as ledger verify will read it, encodes the same."""
     table = CheckRecord.__table__

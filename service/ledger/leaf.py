@@ -51,6 +51,7 @@ from service.clock import aware
 
 if TYPE_CHECKING:
     from models import CheckRecord
+    from service.records import CheckEntry
 
 LEAF_VERSION = 1
 
@@ -160,7 +161,7 @@ _MEMBERS: dict[str, tuple[str, Callable[[Any], Any]]] = {
 FIELDS = tuple(field for field, _convert in _MEMBERS.values())
 
 
-def encode_leaf(record: CheckRecord | Mapping[Any, Any]) -> bytes:
+def encode_leaf(record: CheckRecord | CheckEntry | Mapping[Any, Any]) -> bytes:
     """The canonical leaf bytes of a check record or a row mapping of one (version 1)."""
     members: dict[str, Any] = {"v": LEAF_VERSION}
     for member, (field, convert) in _MEMBERS.items():
