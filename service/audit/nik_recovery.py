@@ -14,6 +14,7 @@ therefore read and hash several hundred thousand candidates (the README gives ti
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 from typing import Any
 
@@ -25,31 +26,23 @@ from service.nik import NIK_LENGTH
 
 # What ``service.nik.mask`` makes of a 16-digit NIK: 4 digits, 10 stars, 2 digits.
 _MASK = re.compile(r"([0-9]{4})\*{10}([0-9]{2})")
-# SHA-256 works on 64-byte blocks; RFC 2104 pads or hashes the key to one block.
-_BLOCK = 64
 
 
 class KeyedNikHash:
-    """``service.nik.nik_hash`` under one key, with the key's two pads hashed once (pure).
+    """``service.nik.nik_hash`` under one key, with the key schedule done once.
 
-    HMAC(K, m) = H((K ⊕ opad) ‖ H((K ⊕ ipad) ‖ m)) (RFC 2104). Both pads fill one block, so
-    their hash states can be computed once and copied per candidate: half the cost of a
-    fresh ``hmac.new`` per NIK, which matters when a replay tries 400,000 of them.
+    A replay may try 400,000 candidates: copying an HMAC object keyed once is a third
+    cheaper than keying ``hmac.new`` afresh for each.
     """
 
     def __init__(self, key: bytes) -> None:
-        block = hashlib.sha256(key).digest() if len(key) > _BLOCK else key
-        block = block.ljust(_BLOCK, b"\0")
-        self._inner = hashlib.sha256(bytes(byte ^ 0x36 for byte in block))
-        self._outer = hashlib.sha256(bytes(byte ^ 0x5C for byte in block))
+        self._keyed = hmac.new(key, digestmod=hashlib.sha256)
 
     def digest(self, nik: str) -> bytes:
         """The raw HMAC-SHA256 of ``nik``: ``nik_hash`` as bytes instead of hex."""
-        inner = self._inner.copy()
-        inner.update(nik.encode("utf-8"))
-        outer = self._outer.copy()
-        outer.update(inner.digest())
-        return outer.digest()
+        keyed = self._keyed.copy()
+        keyed.update(nik.encode("utf-8"))
+        return keyed.digest()
 
 
 def mask_digits(nik_masked: str | None) -> tuple[str, str] | None:
