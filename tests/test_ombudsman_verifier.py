@@ -162,17 +162,21 @@ class FakeLedger:
                 return self.consistency(int(query["first"]), int(query["second"]))
             if path == "/v1/ledger/entries":
                 return self.page(int(query["start"]), int(query["end"]))
-        except (KeyError, ValueError, InvalidCheckId) as error:
+        except InvalidCheckId as error:
+            return problem(422, str(error), "INVALID_CHECK_ID")
+        except (KeyError, ValueError) as error:
             return problem(422, f"bad parameter: {error}")
-        return problem(404, "no such endpoint")
+        return problem(404, "no such endpoint", "NOT_FOUND")
 
     def inclusion(self, check_id: str, tree_size: int) -> tuple[int, str, bytes]:
         """The inclusion proof of a check in the tree of ``tree_size`` entries."""
         if not 0 < tree_size <= self.size:
-            return problem(422, "tree_size is outside the latest checkpoint")
+            return problem(422, "tree_size is outside the latest checkpoint", "OUTSIDE_CHECKPOINT")
         index = self.positions.get(check_id)
-        if index is None or index >= tree_size:
-            return problem(404, "the check is not in a tree of that size")
+        if index is None:
+            return problem(404, "no check with this reference", "CHECK_NOT_FOUND")
+        if index >= tree_size:
+            return problem(422, "the check is not in the tree of this size", "NOT_IN_TREE")
         proof = merkle.inclusion_proof(index, tree_size, self.read_hashes)
         return as_json(
             {
@@ -186,14 +190,14 @@ class FakeLedger:
     def consistency(self, first: int, second: int) -> tuple[int, str, bytes]:
         """The consistency proof between two sizes within the latest checkpoint."""
         if not 0 < first <= second <= self.size:
-            return problem(422, "sizes outside the latest checkpoint")
+            return problem(422, "sizes outside the latest checkpoint", "OUTSIDE_CHECKPOINT")
         proof = merkle.consistency_proof(first, second, self.read_hashes)
         return as_json({"first": first, "second": second, "proof": [b64(h) for h in proof]})
 
     def page(self, start: int, end: int) -> tuple[int, str, bytes]:
         """Entries from ``start``, fewer than asked, as a server may answer."""
         if not 0 <= start < end <= self.size or end - start > 1000:
-            return problem(422, "range outside the latest checkpoint")
+            return problem(422, "range outside the latest checkpoint", "OUTSIDE_CHECKPOINT")
         page = self.entries[start : min(end, start + self.page_limit)]
         return as_json({"entries": [b64(entry) for entry in page]})
 
@@ -208,9 +212,10 @@ def as_json(body: dict[str, Any]) -> tuple[int, str, bytes]:
     return 200, "application/json", json.dumps(body).encode()
 
 
-def problem(status: int, detail: str) -> tuple[int, str, bytes]:
-    """An RFC 9457 problem answer."""
+def problem(status: int, detail: str, code: str = "INVALID_FILTER") -> tuple[int, str, bytes]:
+    """An RFC 9457 problem answer with the service's machine code."""
     body = {"type": "about:blank", "title": "Error", "status": status, "detail": detail}
+    body["code"] = code
     return status, "application/problem+json", json.dumps(body).encode()
 
 
@@ -489,6 +494,23 @@ def test_check_missing_from_the_log_fails(api: LedgerApi, tmp_path: Path) -> Non
     result = verify(api.url, tmp_path, "--check-id", new_check_id())
     assert result.returncode == 1, result.stdout + result.stderr
     assert "is not in the signed log of 20 entries" in result.stdout
+    assert "CHECK_NOT_FOUND" in result.stdout
+
+
+def test_check_not_yet_in_a_checkpoint_fails(api: LedgerApi, tmp_path: Path) -> None:
+    late = record_leaf(20)
+    api.ledger.append(late)
+    result = verify(api.url, tmp_path, "--check-id", check_id_of(late))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "is not in the signed log of 20 entries" in result.stdout
+    assert "NOT_IN_TREE" in result.stdout
+    assert "run again later" in result.stdout
+
+
+def test_mistyped_check_id_exits_2(api: LedgerApi, tmp_path: Path) -> None:
+    result = verify(api.url, tmp_path, "--check-id", "K7QM-3XD9-2F4B")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "INVALID_CHECK_ID" in result.stderr
 
 
 # The script's own RFC 9162 and signed-note code, against the service's.

@@ -316,7 +316,7 @@ class LedgerApi:
         if response.status_code == 403:
             raise NotChecked("the key is not an auditor key (HTTP 403)")
         if response.status_code != 200:
-            raise HttpStatus(response.status_code, path, _problem_detail(response))
+            raise HttpStatus(response.status_code, path, *_problem(response))
         return response
 
     def json(self, path: str, **params: Any) -> dict[str, Any]:
@@ -358,21 +358,23 @@ class LedgerApi:
 class HttpStatus(NotChecked):
     """An answer other than 200 (and 401 or 403, which say more)."""
 
-    def __init__(self, status: int, path: str, detail: str) -> None:
-        """The status, the path asked and the server's explanation."""
-        super().__init__(f"the API answered HTTP {status} to {path}: {detail}")
+    def __init__(self, status: int, path: str, code: str, detail: str) -> None:
+        """The status, the path asked, the problem's code and the server's explanation."""
+        label = f"{status} {code}" if code else str(status)
+        super().__init__(f"the API answered HTTP {label} to {path}: {detail}")
         self.status = status
+        self.code = code
 
 
-def _problem_detail(response: requests.Response) -> str:
-    """The ``detail`` of an RFC 9457 problem, or the start of the body."""
+def _problem(response: requests.Response) -> tuple[str, str]:
+    """The ``code`` and ``detail`` of an RFC 9457 problem, or the start of the body."""
     try:
         body = response.json()
     except ValueError:
-        return response.text[:200] or response.reason
+        body = None
     if isinstance(body, dict) and isinstance(body.get("detail"), str):
-        return str(body["detail"])
-    return response.text[:200]
+        return str(body.get("code") or ""), str(body["detail"])
+    return "", response.text[:200] or str(response.reason)
 
 
 def _hashes(value: Any, what: str) -> list[bytes]:
@@ -508,11 +510,12 @@ def check_inclusion(api: LedgerApi, check_id: str, latest: Checkpoint, report: R
     try:
         body = api.json("/v1/ledger/proof/inclusion", check_id=check_id, tree_size=latest.size)
     except HttpStatus as error:
-        if error.status != 404:
+        # Unknown (404), or known but not sequenced into this checkpoint (422 NOT_IN_TREE).
+        if error.status != 404 and error.code != "NOT_IN_TREE":
             raise
         report.failed(
             f"check {check_id} is not in the signed log of {latest.size} entries ({error}); "
-            "a check made in the last minute may not be logged yet: try again later"
+            "a check made in the last minute may not be logged yet: run again later"
         )
         return
     index, size = body.get("leaf_index"), body.get("tree_size")
