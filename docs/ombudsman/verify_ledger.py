@@ -193,7 +193,7 @@ class Checkpoint:
 
     def describe(self) -> str:
         """The checkpoint in a few words."""
-        return f"{self.size} entries, root {_b64(self.root)}"
+        return f"{_entries(self.size)}, root {_b64(self.root)}"
 
 
 def parse_verifier_key(text: str) -> VerifierKey:
@@ -431,18 +431,20 @@ def check_consistency(api: LedgerApi, kept: Checkpoint, latest: Checkpoint, repo
     """Prove that the current log extends the kept one, entry for entry (RFC 9162)."""
     if kept.size > latest.size:
         report.failed(
-            f"the log was truncated: your kept checkpoint has {kept.size} entries, the "
+            f"the log was truncated: your kept checkpoint has {_entries(kept.size)}, the "
             f"current one only {latest.size}; entries from index {latest.size} on are gone"
         )
     elif kept.size == 0:
         report.proven("your kept checkpoint is of the empty log, which every log extends")
     elif kept.size == latest.size:
         if kept.root == latest.root:
-            report.proven(f"the log is unchanged since your kept checkpoint ({kept.size} entries)")
+            report.proven(
+                f"the log is unchanged since your kept checkpoint ({_entries(kept.size)})"
+            )
         else:
             report.failed(
                 f"inconsistent log: the current log and your kept checkpoint both have "
-                f"{kept.size} entries but different roots: entries were changed"
+                f"{_entries(kept.size)} but different roots: entries were changed"
             )
     else:
         proof = api.consistency_proof(kept.size, latest.size)
@@ -450,14 +452,14 @@ def check_consistency(api: LedgerApi, kept: Checkpoint, latest: Checkpoint, repo
             verify_consistency(kept.size, latest.size, proof, kept.root, latest.root)
         except InvalidProof as error:
             report.failed(
-                f"inconsistent log: the current log of {latest.size} entries does not extend "
-                f"your kept checkpoint of {kept.size} entries ({error}): entries before index "
+                f"inconsistent log: the current log of {_entries(latest.size)} does not extend "
+                f"your kept checkpoint of {_entries(kept.size)} ({error}): entries before index "
                 f"{kept.size} were changed, removed or reordered"
             )
         else:
             report.proven(
-                f"the first {kept.size} entries are unchanged in the current log of "
-                f"{latest.size} (RFC 9162 consistency proof of {len(proof)} hashes)"
+                f"the current log starts with the {_entries(kept.size)} of your kept "
+                f"checkpoint, unchanged (RFC 9162 consistency proof of {len(proof)} hashes)"
             )
 
 
@@ -482,7 +484,8 @@ def check_entries(
             copy.close()
     if root_of(leaves) == latest.root:
         report.proven(
-            f"recomputed the root from the bytes of all {latest.size} entries: it matches"
+            f"recomputed the root from the bytes of every entry ({_entries(latest.size)}): "
+            "it matches"
         )
     else:
         try:
@@ -514,7 +517,7 @@ def check_inclusion(api: LedgerApi, check_id: str, latest: Checkpoint, report: R
         if error.status != 404 and error.code != "NOT_IN_TREE":
             raise
         report.failed(
-            f"check {check_id} is not in the signed log of {latest.size} entries ({error}); "
+            f"check {check_id} is not in the signed log of {_entries(latest.size)} ({error}); "
             "a check made in the last minute may not be logged yet: run again later"
         )
         return
@@ -574,7 +577,7 @@ def _compare_with_kept(leaves: list[bytes], kept: list[bytes], report: Report) -
         more = f" and {len(differing) - 20} more" if len(differing) > 20 else ""
         report.failed(f"entries at index {shown}{more}: differ from your kept copy of the entries")
     elif len(kept) <= len(leaves):
-        report.proven(f"the first {len(kept)} entries are byte for byte your kept copies")
+        report.proven(f"byte for byte, the entries match your kept copies ({_entries(len(kept))})")
 
 
 def _check_id_of(api: LedgerApi, index: int) -> str:
@@ -594,6 +597,11 @@ def _leaf_record(entry: bytes) -> dict[str, Any]:
     if not isinstance(record, dict) or "check_id" not in record:
         raise Failed("an entry is not the JSON text of a check record")
     return record
+
+
+def _entries(count: int) -> str:
+    """ "1 entry", "2 entries"."""
+    return "1 entry" if count == 1 else f"{count} entries"
 
 
 def _compact(check_id: str) -> str:
@@ -782,7 +790,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return FAILED
     if latest is None:
         return NOT_CHECKED
-    print(f"\nVERIFIED: the log of {latest.size} entries holds every check above.")
+    print(f"\nVERIFIED: the log of {_entries(latest.size)} holds every check above.")
     print("TERVERIFIKASI: log lolos semua pemeriksaan di atas.")
     if args.save_checkpoint:
         print(f"Keep {args.save_checkpoint} for your next run. / Simpan berkas ini.")
