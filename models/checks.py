@@ -51,7 +51,15 @@ class CheckRecord(Base):
 
     __table_args__ = (
         Index("ix_check_records_nik_hash_id", "nik_hash", "id"),
-        Index("ix_check_records_facility_code_id", "facility_code", "id"),
-        # Audit searches by period: the listing's from/to and the statistics by day.
-        Index("ix_check_records_decided_at", "decided_at"),
+        # The audit listing of one facility, newest first (decided_at, then id): a page of
+        # any month, or at any depth of the cursor, is one range of this index.
+        Index("ix_check_records_facility_code_decided_at_id", "facility_code", "decided_at", "id"),
+        # Audit searches by period: the listing's from/to, the export, and the statistics,
+        # which count a period by facility, decision and day from this index alone.
+        Index(
+            "ix_check_records_decided_at_facility_code_decision",
+            "decided_at",
+            "facility_code",
+            "decision",
+        ),
     )

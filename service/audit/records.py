@@ -8,14 +8,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, select, tuple_
+from sqlalchemy.orm import Session, aliased
 
 from models import CheckRecord, Client, Facility, Snapshot
 from service.audit.cursor import encode_cursor
 from service.audit.filters import CheckFilter
 from service.facts import SnapshotSet, snapshots_by_id
 from service.records import find_record
+
+# The order of the listing and the export: by decision time, the id breaking ties. With
+# the indexes led by decided_at and by (facility_code, decided_at), a page of any period,
+# however old, or at any depth of the cursor reads little more than its own rows. (Ids
+# follow decision times only roughly, so an id order could not use a period's index.)
+NEWEST_FIRST = (CheckRecord.decided_at.desc(), CheckRecord.id.desc())
 
 
 @dataclass(frozen=True)
@@ -37,24 +43,16 @@ class RecordPage:
 
 
 def list_records(
-    session: Session, check_filter: CheckFilter, limit: int, below_id: int | None = None
+    session: Session, check_filter: CheckFilter, limit: int, after_id: int | None = None
 ) -> RecordPage:
-    """Up to ``limit`` records of the filter with ids below ``below_id``, newest first.
+    """Up to ``limit`` records of the filter, newest first, after the record ``after_id``.
 
-    Paging by id keeps pages stable: records that arrive meanwhile have higher ids and
-    never shift the items of the following pages.
+    The cursor names the last record of the previous page; the next page starts below it
+    in the listing's order, so records that arrive meanwhile (decided later) never shift
+    the items of the following pages.
     """
-    dialect = session.get_bind().dialect.name
-    statement = check_filter.apply(
-        select(CheckRecord, Facility, Client)
-        .outerjoin(Facility, Facility.code == CheckRecord.facility_code)
-        .outerjoin(Client, Client.id == CheckRecord.client_id),
-        dialect,
-    )
-    if below_id is not None:
-        statement = statement.where(CheckRecord.id < below_id)
-    # One row more than asked says whether another page follows.
-    rows = session.execute(statement.order_by(CheckRecord.id.desc()).limit(limit + 1)).all()
+    statement = listing_statement(check_filter, limit, after_id, session.get_bind().dialect.name)
+    rows = session.execute(statement).all()
     page = rows[:limit]
     snapshots = _snapshots(session, (row[0] for row in page))
     entries = [
@@ -63,6 +61,35 @@ def list_records(
     ]
     next_cursor = encode_cursor(page[-1][0].id) if len(rows) > limit else None
     return RecordPage(entries, next_cursor)
+
+
+def listing_statement(
+    check_filter: CheckFilter, limit: int, after_id: int | None, dialect: str
+) -> Select[CheckRecord, Facility | None, Client | None]:
+    """The SELECT of a page: ``limit + 1`` rows, whose last says whether another page follows."""
+    statement = check_filter.apply(
+        select(CheckRecord, Facility, Client)
+        .outerjoin(Facility, Facility.code == CheckRecord.facility_code)
+        .outerjoin(Client, Client.id == CheckRecord.client_id),
+        dialect,
+    )
+    if after_id is not None:
+        statement = statement.where(listed_after(after_id))
+    return statement.order_by(*NEWEST_FIRST).limit(limit + 1)
+
+
+def listed_after(record_id: int) -> ColumnElement[bool]:
+    """True for the records that come after record ``record_id`` in the listing's order.
+
+    The record's decision time is looked up in the statement itself (one primary-key
+    probe), so a cursor stays just an id. Records are never deleted, so a cursor this
+    service made always finds its record; any other id gives an empty page.
+    """
+    cursor_record = aliased(CheckRecord, name="cursor_record")
+    decided_at = (
+        select(cursor_record.decided_at).where(cursor_record.id == record_id).scalar_subquery()
+    )
+    return tuple_(CheckRecord.decided_at, CheckRecord.id) < tuple_(decided_at, record_id)
 
 
 def find_entry(session: Session, check_id: str) -> AuditEntry | None:

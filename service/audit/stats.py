@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import tzinfo
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, select, true
+from sqlalchemy import ColumnElement, Select, case, func, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from models import CheckRecord
@@ -30,7 +30,14 @@ def check_stats(
     session: Session, check_filter: CheckFilter, group_by: Sequence[str], zone: tzinfo
 ) -> list[dict[str, Any]]:
     """One row per group of ``group_by`` (names of ``GROUPS``), ordered by the groups."""
-    dialect = session.get_bind().dialect.name
+    statement = stats_statement(check_filter, group_by, zone, session.get_bind().dialect.name)
+    return [_row(group_by, row._mapping) for row in session.execute(statement)]
+
+
+def stats_statement(
+    check_filter: CheckFilter, group_by: Sequence[str], zone: tzinfo, dialect: str
+) -> Select[Any]:
+    """The SELECT of the counts of each group, ordered by the groups."""
     keys: dict[str, ColumnElement[Any] | InstrumentedAttribute[Any]] = {
         "facility": CheckRecord.facility_code,
         "decision": CheckRecord.decision,
@@ -50,7 +57,7 @@ def check_stats(
     inner = check_filter.apply(grouped, dialect).subquery("grouped")
     outcome = inner.c.outcome
     group_columns = [inner.c[name] for name in group_by]
-    statement = (
+    return (
         select(
             *group_columns,
             func.count().label("count"),
@@ -60,7 +67,6 @@ def check_stats(
         .group_by(*group_columns)
         .order_by(*(column.asc().nulls_last() for column in group_columns))
     )
-    return [_row(group_by, row._mapping) for row in session.execute(statement)]
 
 
 def _row(group_by: Sequence[str], values: Any) -> dict[str, Any]:
