@@ -13,11 +13,20 @@ from collections.abc import Iterator, Sequence
 from datetime import tzinfo
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Select, case, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import CheckRecord
+from service.audit.dialects import (
+    POSTGRESQL,
+    Column,
+    date_text,
+    local_time_text,
+    reasons_text,
+    use_zone_for_text,
+)
 from service.audit.filters import CheckFilter
+from service.audit.records import NEWEST_FIRST
 from service.clock import local_iso
 
 BOM = "\ufeff"
@@ -70,6 +79,11 @@ def _typed_text(value: str | None) -> str | None:
     return value
 
 
+def _typed_text_sql(column: Column[str | None]) -> ColumnElement[str | None]:
+    """``_typed_text`` in SQL."""
+    return case((func.substr(column, 1, 1).in_(_FORMULA_START), "'" + column), else_=column)
+
+
 def _line(row: Sequence[Any], zone: tzinfo) -> list[Any]:
     values = list(row)
     values[1] = local_iso(values[1], zone)
@@ -86,19 +100,46 @@ def _text(rows: Sequence[Sequence[Any]]) -> str:
     return buffer.getvalue()
 
 
+def export_statement(check_filter: CheckFilter, dialect: str) -> Select[*tuple[Any, ...]]:
+    """The SELECT of every exported column of the filter's records, newest first.
+
+    On PostgreSQL the rows come out as ``_line`` would make them, ready to be written;
+    elsewhere ``_line`` formats them.
+    """
+    columns: tuple[Any, ...] = _COLUMNS
+    if dialect == POSTGRESQL:
+        columns = (
+            CheckRecord.check_id,
+            local_time_text(CheckRecord.decided_at),
+            *_COLUMNS[2:5],
+            _typed_text_sql(CheckRecord.operator_id),
+            CheckRecord.channel,
+            date_text(CheckRecord.service_date),
+            CheckRecord.service_type,
+            _typed_text_sql(CheckRecord.external_ref),
+            CheckRecord.decision,
+            reasons_text(),
+            *_COLUMNS[12:],
+        )
+    return check_filter.apply(select(*columns), dialect).order_by(*NEWEST_FIRST)
+
+
 def csv_chunks(session: Session, check_filter: CheckFilter, zone: tzinfo) -> Iterator[str]:
     """The CSV text of every record of the filter, newest first, a batch of rows at a time.
 
     ``yield_per`` reads through a server-side cursor on PostgreSQL: memory holds one batch.
     """
     yield BOM + _text([HEADER])
-    statement = check_filter.apply(select(*_COLUMNS), session.get_bind().dialect.name)
-    result = session.execute(
-        statement.order_by(CheckRecord.id.desc()).execution_options(yield_per=BATCH_ROWS)
-    )
+    dialect = session.get_bind().dialect.name
+    formatted = dialect == POSTGRESQL
+    if formatted:
+        use_zone_for_text(session, zone)
+    statement = export_statement(check_filter, dialect)
+    # Plain rows (no ORM entities): the export only writes them out.
+    result = session.connection().execute(statement.execution_options(yield_per=BATCH_ROWS))
     try:
         for batch in result.partitions():
-            yield _text([_line(row, zone) for row in batch])
+            yield _text(batch if formatted else [_line(row, zone) for row in batch])
     finally:
         # A dropped download stops here: close the server-side cursor at once.
         result.close()
