@@ -424,6 +424,31 @@ def test_checkpoint_altered_after_signing_fails(api: LedgerApi, tmp_path: Path) 
     assert f"the signature by {ORIGIN} does not verify" in result.stdout
 
 
+def test_announced_key_change_keeps_the_kept_checkpoint_usable(
+    api: LedgerApi, tmp_path: Path
+) -> None:
+    earlier = kept(tmp_path, api.ledger.checkpoint)
+    successor = parse_signer_key(generate_signer_key(ORIGIN))
+    api.ledger.signer = successor
+    api.ledger.served_key = verifier_key(successor)
+    for entry in record_leaves(4):
+        api.ledger.append(entry)
+    api.ledger.sign()
+    without = verify(api.url, tmp_path, "--checkpoint", earlier, verifier=verifier_key(successor))
+    assert without.returncode == 2, without.stdout + without.stderr
+    result = verify(
+        api.url,
+        tmp_path,
+        "--checkpoint",
+        earlier,
+        "--kept-verifier-key",
+        VERIFIER_KEY,
+        verifier=verifier_key(successor),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "the current log starts with the 20 entries of your kept checkpoint" in result.stdout
+
+
 def test_served_key_change_is_warned_even_when_checkpoints_verify(
     api: LedgerApi, tmp_path: Path
 ) -> None:

@@ -629,6 +629,10 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     verifier.add_argument("--verifier-key", help="the verifier key you were given out of band")
     verifier.add_argument("--verifier-key-file", help="a file holding that verifier key")
     parser.add_argument("--checkpoint", help="the checkpoint file you kept from an earlier run")
+    parser.add_argument(
+        "--kept-verifier-key",
+        help="after an announced key change: the old key your kept checkpoint is signed with",
+    )
     parser.add_argument("--save-checkpoint", help="where to keep the newly verified checkpoint")
     parser.add_argument(
         "--entries", action="store_true", help="download every entry and recompute the root"
@@ -651,8 +655,9 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def run(args: argparse.Namespace, report: Report) -> Checkpoint:
     """Every check the options ask for; return the verified current checkpoint."""
-    key = _verifier_key(args)
-    kept = _kept_checkpoint(args.checkpoint, key) if args.checkpoint else None
+    key = _verifier_key(args.verifier_key, args.verifier_key_file)
+    kept_key = _verifier_key(args.kept_verifier_key) if args.kept_verifier_key else key
+    kept = _kept_checkpoint(args.checkpoint, kept_key) if args.checkpoint else None
     kept_entries = _kept_entries(args.kept_entries, kept) if args.kept_entries else None
     api = LedgerApi(_api_address(args.api, report), _auditor_key(args.key_file), args.timeout)
     print(f"Ledger API at {api.base}")
@@ -682,13 +687,12 @@ def run(args: argparse.Namespace, report: Report) -> Checkpoint:
     return latest
 
 
-def _verifier_key(args: argparse.Namespace) -> VerifierKey:
-    """The verifier key the auditor kept, from the option or its file."""
-    text = args.verifier_key or _read(args.verifier_key_file, "verifier key").decode(
-        "utf-8", "replace"
-    )
+def _verifier_key(text: str | None, path: str | None = None) -> VerifierKey:
+    """A verifier key the auditor kept, given as text or in a file."""
+    if text is None and path is not None:
+        text = _read(path, "verifier key").decode("utf-8", "replace")
     try:
-        return parse_verifier_key(text)
+        return parse_verifier_key(text or "")
     except InvalidProof as error:
         raise NotChecked(f"the verifier key is unusable: {error}") from error
 
