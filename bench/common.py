@@ -7,12 +7,19 @@ import os
 import platform
 import resource
 import secrets
-from collections.abc import Iterator, Sequence
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import requests
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -22,6 +29,10 @@ RESULTS_DIR = Path(__file__).parent / "results"
 # The benchmarks measure the production set-up: PostgreSQL, never the SQLite default.
 SERVER_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 BENCH_NIK_HASH_KEY = "bench-nik-hash-key-0123456789abcdef0123456789"
+# A fixed ledger key for the benchmarks (never use it elsewhere: it is public here).
+BENCH_LEDGER_SIGNING_KEY = (
+    "PRIVATE+KEY+bench.jamkesda/ledger+d4ec65f7+ASjjRCOgEnel4yGSa5b1TjK3NwfnIy6q5NbiHzHsAFyX"
+)
 
 
 @contextmanager
@@ -41,7 +52,12 @@ def fresh_database(prefix: str) -> Iterator[str]:
 
 def bench_env(database_url: str) -> dict[str, str]:
     """The environment of the service processes a benchmark starts."""
-    return {**os.environ, "DATABASE_URL": database_url, "NIK_HASH_KEY": BENCH_NIK_HASH_KEY}
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "NIK_HASH_KEY": BENCH_NIK_HASH_KEY,
+        "LEDGER_SIGNING_KEY": BENCH_LEDGER_SIGNING_KEY,
+    }
 
 
 def machine() -> dict[str, Any]:
@@ -82,3 +98,74 @@ def print_table(title: str, rows: Sequence[Sequence[Any]], header: Sequence[str]
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
         if index == 0:
             print("  ".join("-" * width for width in widths))
+
+
+def jamkesda(args: Sequence[str], env: Mapping[str, str], timeout: float) -> str:
+    """Run a ``jamkesda`` command and return its output; fail with its output if it fails."""
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("jamkesda")), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"jamkesda {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+@dataclass(frozen=True)
+class Server:
+    """A running ``jamkesda serve``: where it answers, and its gunicorn master's process id."""
+
+    base: str
+    pid: int
+
+    def worker_pids(self) -> list[int]:
+        """The process ids of the master's workers now."""
+        children = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text()
+        return [int(pid) for pid in children.split()]
+
+
+@contextmanager
+def serving(env: Mapping[str, str], log: Path, ready_timeout: float = 120) -> Iterator[Server]:
+    """Run ``jamkesda serve`` on a free loopback port until the block ends.
+
+    Start-up waits for ``/readyz``; a probe that times out on a busy machine is retried.
+    """
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    base = f"http://127.0.0.1:{port}"
+    jamkesda = Path(sys.executable).with_name("jamkesda")
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [str(jamkesda), "serve", "--bind", f"127.0.0.1:{port}"],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + ready_timeout
+            while not _ready(base):
+                if process.poll() is not None:
+                    raise RuntimeError(f"the server exited with {process.returncode}")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the server was not ready within {ready_timeout} s")
+                time.sleep(0.2)
+            yield Server(base, process.pid)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+
+def _ready(base: str) -> bool:
+    try:
+        return requests.get(f"{base}/readyz", timeout=5).status_code == 200
+    except requests.RequestException:
+        return False
