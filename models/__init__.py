@@ -4,6 +4,7 @@ from models.access import AccessRecord
 from models.base import Base
 from models.checks import CheckRecord
 from models.clients import Client
+from models.ledger import LedgerCheckpoint, LedgerEntry, LedgerHash, LedgerQueue
 from models.snapshots import Facility, JamkesdaRow, JknRow, PopulationRow, Snapshot
 
 __all__ = [
@@ -14,6 +15,10 @@ __all__ = [
     "Facility",
     "JamkesdaRow",
     "JknRow",
+    "LedgerCheckpoint",
+    "LedgerEntry",
+    "LedgerHash",
+    "LedgerQueue",
     "PopulationRow",
     "Snapshot",
 ]
