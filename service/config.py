@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from service.ledger.note import InvalidNote, Signer, generate_signer_key, parse_signer_key
 from service.policy import Policy, load_policy
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 MIN_KEY_LENGTH = 32
+# The log's origin (its checkpoints' first line) is the signing key's name; a key that
+# `jamkesda ledger keygen` or the SQLite default generates gets this one.
+DEFAULT_LEDGER_ORIGIN = "kukarkab.go.id/jamkesda/ledger"
+DEFAULT_CHECKPOINT_INTERVAL = 10.0
 
 
 class ConfigError(RuntimeError):
@@ -50,14 +55,59 @@ def nik_hash_key(env: Mapping[str, str] = os.environ) -> bytes:
             "NIK_HASH_KEY is not set. Set it to a long random secret (for example the output "
             "of `python -c 'import secrets; print(secrets.token_hex(32))'`) and keep it safe."
         )
-    file = instance_dir(env) / "nik_hash_key"
+    return _instance_secret(env, "nik_hash_key", lambda: secrets.token_hex(32)).encode("utf-8")
+
+
+def ledger_signer(env: Mapping[str, str] = os.environ) -> Signer:
+    """The Ed25519 key that signs the ledger's checkpoints; its name is the log's origin.
+
+    As with the NIK hash key, a real deployment must set ``LEDGER_SIGNING_KEY``: auditors
+    keep the verifier key, and checkpoints signed by another key no longer verify. Only
+    the embedded SQLite default (the demo) may generate one into ``instance/``.
+    """
+    key = env.get("LEDGER_SIGNING_KEY", "").strip()
+    if not key:
+        if env.get("DATABASE_URL", "").strip():
+            raise ConfigError(
+                "LEDGER_SIGNING_KEY is not set. Generate one with `jamkesda ledger keygen`, "
+                "set it, keep it secret, and publish the verifier key it prints."
+            )
+        key = _instance_secret(
+            env, "ledger_signing_key", lambda: generate_signer_key(DEFAULT_LEDGER_ORIGIN)
+        )
+    try:
+        return parse_signer_key(key)
+    except InvalidNote as error:
+        raise ConfigError(
+            f"LEDGER_SIGNING_KEY is not a signer key ({error}); generate one with "
+            "`jamkesda ledger keygen`."
+        ) from error
+
+
+def ledger_checkpoint_interval(env: Mapping[str, str] = os.environ) -> float:
+    """``LEDGER_CHECKPOINT_INTERVAL``: at least this many seconds between two checkpoints."""
+    text = env.get("LEDGER_CHECKPOINT_INTERVAL", "").strip()
+    if not text:
+        return DEFAULT_CHECKPOINT_INTERVAL
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        raise ConfigError("LEDGER_CHECKPOINT_INTERVAL must be a number of seconds, 0 or more.")
+    return seconds
+
+
+def _instance_secret(env: Mapping[str, str], name: str, generate: Callable[[], str]) -> str:
+    """The secret kept in ``instance/<name>``, generated on first use."""
+    file = instance_dir(env) / name
     if not file.exists():
         file.parent.mkdir(parents=True, exist_ok=True)
         # Created readable by the owner only, so the secret is never exposed in between.
         descriptor = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w", encoding="utf-8") as key_file:
-            key_file.write(secrets.token_hex(32) + "\n")
-    return file.read_text(encoding="utf-8").strip().encode("utf-8")
+            key_file.write(generate() + "\n")
+    return file.read_text(encoding="utf-8").strip()
 
 
 @dataclass(frozen=True)
@@ -67,6 +117,8 @@ class Settings:
     database_url: str
     nik_hash_key: bytes
     policy: Policy
+    ledger_signer: Signer
+    ledger_checkpoint_interval: float = DEFAULT_CHECKPOINT_INTERVAL
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -75,4 +127,6 @@ class Settings:
             database_url=database_url(env),
             nik_hash_key=nik_hash_key(env),
             policy=load_policy(env.get("JAMKESDA_POLICY") or None),
+            ledger_signer=ledger_signer(env),
+            ledger_checkpoint_interval=ledger_checkpoint_interval(env),
         )

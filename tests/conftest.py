@@ -18,10 +18,14 @@ from models import Base
 from service import create_app, migrate
 from service.config import Settings
 from service.db import make_engine, sqlalchemy_url
+from service.ledger.note import generate_signer_key, parse_signer_key
 from service.policy import load_policy
 from tests.factories import add_facility, add_key
 
 TEST_NIK_HASH_KEY = "test-nik-hash-key-0123456789abcdef0123456789"
+# One ledger key per test run, under its own origin.
+TEST_LEDGER_SIGNING_KEY = generate_signer_key("test.jamkesda/ledger")
+TEST_LEDGER_SIGNER = parse_signer_key(TEST_LEDGER_SIGNING_KEY)
 
 
 @pytest.fixture(scope="session")
@@ -68,6 +72,7 @@ def env(database_url: str, tmp_path: Path) -> dict[str, str]:
         **os.environ,
         "DATABASE_URL": database_url,
         "NIK_HASH_KEY": TEST_NIK_HASH_KEY,
+        "LEDGER_SIGNING_KEY": TEST_LEDGER_SIGNING_KEY,
         "JAMKESDA_INSTANCE": str(tmp_path / "instance"),
     }
 
@@ -75,7 +80,7 @@ def env(database_url: str, tmp_path: Path) -> dict[str, str]:
 @pytest.fixture
 def settings(database_url: str) -> Settings:
     """Settings of the app under test: the test database and the bundled policy."""
-    return Settings(database_url, TEST_NIK_HASH_KEY.encode(), load_policy())
+    return Settings(database_url, TEST_NIK_HASH_KEY.encode(), load_policy(), TEST_LEDGER_SIGNER)
 
 
 @pytest.fixture

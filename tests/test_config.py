@@ -10,10 +10,12 @@ import pytest
 from service import config
 from service.config import ConfigError, Settings
 from service.db import sqlalchemy_url
+from service.ledger.note import generate_signer_key
 from service.policy import PolicyError
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 LONG_KEY = "k" * 32
+LEDGER_KEY = generate_signer_key("test.example/log")
 
 
 def test_database_url_defaults_to_a_sqlite_file_in_the_instance_folder(tmp_path: Path) -> None:
@@ -86,10 +88,13 @@ def test_given_key_is_used_as_its_utf8_bytes(tmp_path: Path) -> None:
 
 def test_settings_read_everything_and_load_the_bundled_policy(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'x.db'}"
-    settings = Settings.from_env({"DATABASE_URL": url, "NIK_HASH_KEY": LONG_KEY})
+    env = {"DATABASE_URL": url, "NIK_HASH_KEY": LONG_KEY, "LEDGER_SIGNING_KEY": LEDGER_KEY}
+    settings = Settings.from_env(env)
     assert settings.database_url == url
     assert settings.nik_hash_key == LONG_KEY.encode("utf-8")
     assert settings.policy.version == "kukar-2025.1"
+    assert settings.ledger_signer.name == "test.example/log"
+    assert settings.ledger_checkpoint_interval == 10
 
 
 def test_settings_with_a_missing_policy_file_is_a_policy_error(tmp_path: Path) -> None:

@@ -132,7 +132,10 @@ def test_no_cache_is_kept_for_zero_seconds(app: Flask) -> None:
 
 def test_the_server_configuration_gives_each_worker_its_cache(app: Flask) -> None:
     server = Server({"bind": None, "workers": None})
-    server.cfg.post_worker_init(SimpleNamespace(wsgi=app))
+    worker = SimpleNamespace(wsgi=app)
+    server.cfg.post_worker_init(worker)
+    # The hook starts the worker's ledger sequencer too: stop it as a worker's exit does.
+    server.cfg.worker_exit(server, worker)
     cache = app.extensions[KEY_CACHE]
     assert isinstance(cache, KeyCache)
     assert cache.seconds == 10

@@ -1,0 +1,160 @@
+"""The sequencer: queued check records become leaves of the log, and the log gets checkpoints.
+
+One sequencer at a time, however many processes and servers run one: on PostgreSQL a
+transaction-scoped advisory lock (a sequencer that does not get it does nothing and tries
+again later); on SQLite the database's single write lock, which each transaction here
+takes with its first statement. The request path never waits for it: a check only commits
+its record, and a trigger queues the record in the same transaction (migration 0005).
+
+The caller owns the transaction: each function expects a fresh one and leaves the commit
+to the caller, so that a failure rolls everything back, queue rows included.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import delete, false, func, insert, select
+from sqlalchemy.orm import Session
+
+from models import CheckRecord, LedgerCheckpoint, LedgerEntry, LedgerHash, LedgerQueue
+from service import clock
+from service.ledger import store
+from service.ledger.leaf import encode_leaf
+from service.ledger.merkle import (
+    HashReader,
+    leaf_hash,
+    stored_hash_index,
+    stored_hashes,
+    tree_hash,
+)
+from service.ledger.note import Checkpoint, Signer, format_checkpoint, sign_note
+
+# The key of the PostgreSQL advisory lock that makes sequencers take turns: "jamkesda".
+LOCK_KEY = int.from_bytes(b"jamkesda", "big")
+BATCH = 1000
+
+
+def sequence(session: Session, limit: int = BATCH) -> int:
+    """Append up to ``limit`` queued records to the log, in id order; how many were appended.
+
+    Returns 0 at once when another sequencer holds the lock. Records queued after others
+    were sequenced (committed late, or out of id order) are simply appended after them:
+    the queue, not the ids, says what is still to do, so nothing is ever skipped.
+    """
+    if not _take_turn(session, queue_write=True):
+        return 0
+    # On SQLite this DELETE is the transaction's first statement, so it takes the write
+    # lock before anything is read: two sequencers can never read the same tree size.
+    next_ids = select(LedgerQueue.record_id).order_by(LedgerQueue.record_id).limit(limit)
+    taken = session.scalars(
+        delete(LedgerQueue)
+        .where(LedgerQueue.record_id.in_(next_ids.scalar_subquery()))
+        .returning(LedgerQueue.record_id)
+    ).all()
+    if not taken:
+        return 0
+    records = session.execute(
+        select(*store.LEAF_COLUMNS).where(CheckRecord.id.in_(taken)).order_by(CheckRecord.id)
+    ).mappings()
+    size = store.tree_size(session)
+    reader = _batch_reader(store.hash_reader(session), size)
+    entries, hashes = [], []
+    for offset, record in enumerate(records):
+        index = size + offset
+        hash_ = leaf_hash(encode_leaf(record))
+        entries.append({"leaf_index": index, "record_id": record["id"], "leaf_hash": hash_})
+        first = stored_hash_index(0, index)
+        new = stored_hashes(index, hash_, reader)
+        reader.keep(range(first, first + len(new)), new)
+        hashes += [{"position": first + i, "hash": value} for i, value in enumerate(new)]
+    if len(entries) != len(taken):
+        # The trigger queues only inserted records, and records are never deleted.
+        raise RuntimeError(f"{len(taken) - len(entries)} queued records do not exist")
+    session.execute(insert(LedgerEntry), entries)
+    session.execute(insert(LedgerHash), hashes)
+    return len(entries)
+
+
+def checkpoint(
+    session: Session, signer: Signer, interval: float, force: bool = False
+) -> LedgerCheckpoint | None:
+    """Sign and store a checkpoint when the log grew and ``interval`` seconds have passed.
+
+    The first checkpoint is signed whenever none exists, even of the empty log; ``force``
+    skips the wait (but a tree size is never signed twice). Returns the new checkpoint,
+    or None when none was due or another sequencer holds the lock.
+    """
+    if not _take_turn(session, queue_write=False):
+        return None
+    latest = store.latest_checkpoint(session)
+    size = store.tree_size(session)
+    now = clock.now()
+    if latest is not None:
+        waited = (now - clock.aware(latest.signed_at)).total_seconds()
+        if size <= latest.tree_size or (waited < interval and not force):
+            return None
+    root = tree_hash(size, store.hash_reader(session))
+    signed = LedgerCheckpoint(
+        tree_size=size,
+        root_hash=root,
+        note=signed_checkpoint(signer, size, root),
+        signed_at=now,
+    )
+    session.add(signed)
+    session.flush()
+    return signed
+
+
+def signed_checkpoint(signer: Signer, size: int, root: bytes) -> str:
+    """The signed note of a checkpoint of this log (the origin is the key's name)."""
+    return sign_note(format_checkpoint(Checkpoint(signer.name, size, root)), signer)
+
+
+def _take_turn(session: Session, queue_write: bool) -> bool:
+    """Make this transaction the only sequencer until it ends; False if another one is."""
+    if session.get_bind().dialect.name == "postgresql":
+        return bool(session.scalar(select(func.pg_try_advisory_xact_lock(LOCK_KEY))))
+    if not queue_write:
+        # SQLite grants its one write lock to the first write of a transaction: a write
+        # that changes nothing takes it before anything is read.
+        session.execute(delete(LedgerQueue).where(false()))
+    return True
+
+
+class _BatchReader:
+    """A ``HashReader`` that knows the hashes of this batch and reads only the others."""
+
+    def __init__(self, read: HashReader) -> None:
+        """Read what this batch does not know through ``read``."""
+        self._read = read
+        self._known: dict[int, bytes] = {}
+
+    def keep(self, positions: Iterable[int], hashes: Sequence[bytes]) -> None:
+        """Know the hashes at these positions from now on."""
+        self._known.update(zip(positions, hashes, strict=True))
+
+    def __call__(self, positions: Sequence[int]) -> list[bytes]:
+        """The hashes at ``positions``: those known, and one read of the rest."""
+        missing = [position for position in positions if position not in self._known]
+        if missing:
+            self.keep(missing, self._read(missing))
+        return [self._known[position] for position in positions]
+
+
+def _batch_reader(read: HashReader, size: int) -> _BatchReader:
+    """A batch's reader, primed with the stored hashes that the new leaves will need.
+
+    A leaf appended after the first ``size`` needs only hashes of leaves after those (which
+    the batch writes itself) and of the complete subtrees that make up the first ``size``
+    leaves (the "frontier"): one read fetches the latter, O(log n) hashes.
+    """
+    reader = _BatchReader(read)
+    positions, lo = [], 0
+    while lo < size:
+        level = (size - lo).bit_length() - 1
+        positions.append(stored_hash_index(level, lo >> level))
+        lo += 1 << level
+    if positions:
+        reader.keep(positions, read(positions))
+    return reader

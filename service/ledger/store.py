@@ -1,0 +1,123 @@
+"""Data access for the ledger: the tree's size and stored hashes, leaves, checkpoints.
+
+Only reads. The sequencer (``service.ledger.sequencer``) is the one writer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from models import CheckRecord, LedgerCheckpoint, LedgerEntry, LedgerHash
+from service.ledger.leaf import FIELDS, encode_leaf
+from service.ledger.merkle import HashReader
+
+# The most leaves one call of ``entries`` returns (SPEC §5: a page holds at most 1000).
+MAX_ENTRIES = 1000
+# The record columns a leaf is encoded from.
+LEAF_COLUMNS = tuple(CheckRecord.__table__.c[field] for field in FIELDS)
+
+
+class MissingHashes(LookupError):
+    """Stored hashes that the tree needs are absent: the ledger tables are damaged."""
+
+
+def tree_size(session: Session) -> int:
+    """How many leaves the log has: one more than its highest leaf index."""
+    highest = session.scalar(select(func.max(LedgerEntry.leaf_index)))
+    return 0 if highest is None else int(highest) + 1
+
+
+def hash_reader(session: Session) -> HashReader:
+    """A ``HashReader`` over ``ledger_hashes``: one ``IN`` query per call."""
+
+    def read(positions: Sequence[int]) -> list[bytes]:
+        """The stored hashes at ``positions``, in the same order."""
+        rows = session.execute(
+            select(LedgerHash.position, LedgerHash.hash).where(
+                LedgerHash.position.in_(set(positions))
+            )
+        )
+        found = {position: bytes(hash_) for position, hash_ in rows}
+        missing = [position for position in positions if position not in found]
+        if missing:
+            raise MissingHashes(f"no stored hash at positions {missing[:10]}")
+        return [found[position] for position in positions]
+
+    return read
+
+
+def leaf_index(session: Session, record_id: int) -> int | None:
+    """The record's position in the log, or None while it is not sequenced."""
+    return session.scalar(select(LedgerEntry.leaf_index).where(LedgerEntry.record_id == record_id))
+
+
+def leaf_indexes(session: Session, record_ids: Iterable[int]) -> dict[int, int]:
+    """The position in the log of each of these records that is sequenced, by record id."""
+    wanted = set(record_ids)
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(LedgerEntry.record_id, LedgerEntry.leaf_index).where(
+            LedgerEntry.record_id.in_(wanted)
+        )
+    )
+    return {record_id: index for record_id, index in rows}
+
+
+def leaf_rows(start: int, end: int) -> Select[Any]:
+    """The leaves ``start`` to ``end - 1`` with their records' leaf fields, in leaf order.
+
+    An outer join, so that a leaf whose record has gone still comes back (with nulls),
+    for the verifier to name.
+    """
+    return (
+        select(LedgerEntry.leaf_index, LedgerEntry.record_id, LedgerEntry.leaf_hash, *LEAF_COLUMNS)
+        .outerjoin(CheckRecord, CheckRecord.id == LedgerEntry.record_id)
+        .where(LedgerEntry.leaf_index >= start, LedgerEntry.leaf_index < end)
+        .order_by(LedgerEntry.leaf_index)
+    )
+
+
+def entries(session: Session, start: int, end: int) -> list[bytes]:
+    """The leaf bytes of leaves ``start`` up to ``end`` (exclusive), at most MAX_ENTRIES.
+
+    Leaves are re-encoded from the records as they are stored now: a record changed
+    since it was sequenced gives leaf bytes that no longer hash to the signed root.
+    """
+    end = min(end, start + MAX_ENTRIES)
+    statement = (
+        select(*LEAF_COLUMNS)
+        .join(LedgerEntry, LedgerEntry.record_id == CheckRecord.id)
+        .where(LedgerEntry.leaf_index >= start, LedgerEntry.leaf_index < end)
+        .order_by(LedgerEntry.leaf_index)
+    )
+    return [encode_leaf(row) for row in session.execute(statement).mappings()]
+
+
+def latest_checkpoint(session: Session) -> LedgerCheckpoint | None:
+    """The stored checkpoint of the largest tree, or None before the first one."""
+    return session.scalars(
+        select(LedgerCheckpoint).order_by(LedgerCheckpoint.tree_size.desc()).limit(1)
+    ).first()
+
+
+def all_checkpoints(session: Session, batch: int = 1000) -> Iterator[LedgerCheckpoint]:
+    """Every stored checkpoint, smallest tree first, read ``batch`` at a time."""
+    after = -1
+    while True:
+        page = list(
+            session.scalars(
+                select(LedgerCheckpoint)
+                .where(LedgerCheckpoint.tree_size > after)
+                .order_by(LedgerCheckpoint.tree_size)
+                .limit(batch)
+            )
+        )
+        yield from page
+        if len(page) < batch:
+            return
+        after = page[-1].tree_size
