@@ -48,13 +48,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
 def register_blueprints(app: Flask) -> None:
     """Mount the API and keep its OpenAPI document for ``/openapi.yaml``."""
-    from service.api import audit, checks, health
+    from service.api import audit, checks, health, ledger
     from service.api.docs import ProblemApi
 
     api = ProblemApi(app)
     api.register_blueprint(health.blp)
     api.register_blueprint(checks.blp)
     api.register_blueprint(audit.blp)
+    api.register_blueprint(ledger.blp)
     app.extensions["jamkesda.openapi_yaml"] = openapi_text(api)
 
 

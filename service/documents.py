@@ -57,11 +57,13 @@ def audit_document(
     facility: Facility | None,
     client: Client | None,
     zone: tzinfo,
+    leaf_index: int | None = None,
 ) -> dict[str, Any]:
     """An ``AuditRecord``: the check's answer plus who asked, how, and on which data.
 
     A refused request (``INVALID_REQUEST``) decided nothing: it has no dispute, and its
-    ``errors`` say which fields were wrong.
+    ``errors`` say which fields were wrong. ``leaf_index`` is the record's place in the
+    ledger, None until it is sequenced.
     """
     document = check_document(record, snapshots, zone)
     if record.decision == Outcome.INVALID_REQUEST.value:
@@ -88,7 +90,7 @@ def audit_document(
         },
         "latency_ms": record.latency_ms,
         "errors": record.errors,
-        "ledger": None,
+        "ledger": None if leaf_index is None else {"leaf_index": leaf_index},
     }
 
 

@@ -1,4 +1,4 @@
-"""Only auditors reach /v1/audit/ (SPEC §3), and nothing there changes a record."""
+"""Only auditors reach /v1/audit/ and /v1/ledger/ (SPEC §3), and nothing there changes a record."""
 
 from __future__ import annotations
 
@@ -28,6 +28,8 @@ ENDPOINTS = [
     "/v1/audit/stats?group_by=facility",
     "/v1/audit/snapshots",
     "/v1/audit/access",
+    "/v1/ledger/checkpoint",
+    "/v1/ledger/key",
 ]
 EXPECTED = {
     "auditor": 200,
@@ -174,6 +176,11 @@ def documented() -> dict[str, Any]:
         ),
         ("/v1/audit/snapshots", set()),
         ("/v1/audit/access", {"limit", "cursor"}),
+        ("/v1/ledger/checkpoint", set()),
+        ("/v1/ledger/key", set()),
+        ("/v1/ledger/proof/inclusion", {"check_id", "tree_size"}),
+        ("/v1/ledger/proof/consistency", {"first", "second"}),
+        ("/v1/ledger/entries", {"start", "end"}),
     ],
 )
 def test_the_openapi_document_describes_every_audit_endpoint(

@@ -1,0 +1,169 @@
+"""``/v1/ledger``: the check records as a verifiable transparency log (SPEC §5 Ledger API).
+
+Only auditors get in, and every request is recorded like the audit API's
+(``service.audit.hook``). Texts are UTF-8 ``text/plain``; hashes and leaves are base64.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from flask import Response, current_app
+from flask_smorest import Blueprint
+
+from service import db
+from service.api.docs import problems
+from service.api.ledger_schemas import (
+    ConsistencyProofSchema,
+    ConsistencyQuerySchema,
+    EntriesQuerySchema,
+    EntriesSchema,
+    InclusionProofSchema,
+    InclusionQuerySchema,
+)
+from service.api.requests import check_reference
+from service.auth import requires
+from service.clients import Role
+from service.errors import Problem
+from service.ledger import proofs
+from service.ledger.note import Signer, verifier_key
+
+blp = Blueprint("ledger", __name__, url_prefix="/v1/ledger", description="Ledger (auditors only)")
+AUDITOR: list[dict[str, list[str]]] = [{"bearerAuth": []}]
+S422 = (
+    "A missing, unknown or malformed parameter (INVALID_FILTER); a size or range outside the "
+    "latest checkpoint (OUTSIDE_CHECKPOINT, with checkpoint_size)"
+)
+
+
+def _signer() -> Signer:
+    return current_app.extensions["jamkesda.settings"].ledger_signer  # type: ignore[no-any-return]
+
+
+def _text_answer(description: str) -> dict[str, Any]:
+    """The OpenAPI description of a ``text/plain`` answer."""
+    content = {"text/plain": {"schema": {"type": "string"}}}
+    return {"200": {"description": description, "content": content}}
+
+
+def _plain(text: str) -> Response:
+    """A UTF-8 text answer (``text/plain; charset=utf-8``)."""
+    return Response(text, mimetype="text/plain")
+
+
+def _b64(value: bytes) -> str:
+    return base64.b64encode(value).decode("ascii")
+
+
+def _outside(error: proofs.OutsideCheckpoint) -> Problem:
+    return Problem(
+        422,
+        "OUTSIDE_CHECKPOINT",
+        f"Di luar checkpoint terakhir: {error}.",
+        checkpoint_size=error.checkpoint_size,
+    )
+
+
+@blp.route("/checkpoint", methods=["GET"])
+@blp.doc(
+    summary="The latest signed checkpoint (C2SP tlog-checkpoint in a C2SP signed note)",
+    security=AUDITOR,
+    responses=_text_answer(
+        "Origin line, tree size, base64 root hash; a blank line; the Ed25519 signature line "
+        "'— <key name> <base64(key hash ‖ signature)>'. An empty log's is of size 0."
+    ),
+)
+@problems(blp, 401, 403, 503)
+@requires(Role.AUDITOR)
+def checkpoint() -> Response:
+    """The signed note of the latest checkpoint."""
+    return _plain(proofs.latest_note(db.session(), _signer()))
+
+
+@blp.route("/key", methods=["GET"])
+@blp.doc(
+    summary="The verifier key of the checkpoints' signatures",
+    security=AUDITOR,
+    responses=_text_answer(
+        "<name>+<8 hex digits of key hash>+<base64(0x01 ‖ 32-byte Ed25519 public key)>, "
+        "nothing else (no final newline); the name is the log's origin."
+    ),
+)
+@problems(blp, 401, 403, 503)
+@requires(Role.AUDITOR)
+def key() -> Response:
+    """The public verifier key, one line."""
+    return _plain(verifier_key(_signer()))
+
+
+@blp.route("/proof/inclusion", methods=["GET"])
+@blp.doc(summary="Prove that a check record is in the tree of a given size", security=AUDITOR)
+@blp.response(200, InclusionProofSchema)
+@problems(
+    blp,
+    401,
+    403,
+    404,
+    422,
+    503,
+    s404="No check with this reference (CHECK_NOT_FOUND)",
+    s422=S422 + "; a malformed reference (INVALID_CHECK_ID); a record that is not in the "
+    "tree of this size, not yet sequenced or sequenced after it (NOT_IN_TREE, with "
+    "leaf_index: null or its index)",
+)
+@requires(Role.AUDITOR)
+@blp.arguments(InclusionQuerySchema, location="query", unknown="raise")
+def inclusion(query: dict[str, Any]) -> Any:
+    """The record's leaf index and hash and the RFC 9162 inclusion proof."""
+    reference = check_reference(query["check_id"])
+    try:
+        found = proofs.inclusion(db.session(), reference, query["tree_size"])
+    except proofs.OutsideCheckpoint as error:
+        raise _outside(error) from error
+    except proofs.NotInTree as error:
+        detail = (
+            "Pemeriksaan ini belum masuk ledger; coba lagi beberapa detik lagi."
+            if error.leaf_index is None
+            else f"Pemeriksaan ini ada di ledger pada indeks {error.leaf_index}, di luar "
+            "pohon sebesar ini; minta bukti untuk checkpoint yang lebih baru."
+        )
+        raise Problem(422, "NOT_IN_TREE", detail, leaf_index=error.leaf_index) from error
+    if found is None:
+        raise Problem(404, "CHECK_NOT_FOUND", "Tidak ada pemeriksaan dengan nomor ini.")
+    return {
+        "leaf_index": found.leaf_index,
+        "tree_size": found.tree_size,
+        "leaf_hash": _b64(found.leaf_hash),
+        "proof": [_b64(hash_) for hash_ in found.proof],
+    }
+
+
+@blp.route("/proof/consistency", methods=["GET"])
+@blp.doc(summary="Prove that an older tree is a prefix of a newer one", security=AUDITOR)
+@blp.response(200, ConsistencyProofSchema)
+@problems(blp, 401, 403, 422, 503, s422=S422)
+@requires(Role.AUDITOR)
+@blp.arguments(ConsistencyQuerySchema, location="query", unknown="raise")
+def consistency(query: dict[str, Any]) -> Any:
+    """The RFC 9162 consistency proof from ``first`` to ``second`` leaves."""
+    try:
+        proof = proofs.consistency(db.session(), query["first"], query["second"])
+    except proofs.OutsideCheckpoint as error:
+        raise _outside(error) from error
+    return {"first": query["first"], "second": query["second"], "proof": [_b64(h) for h in proof]}
+
+
+@blp.route("/entries", methods=["GET"])
+@blp.doc(summary="The leaves from start up to end (exclusive), in order", security=AUDITOR)
+@blp.response(200, EntriesSchema)
+@problems(blp, 401, 403, 422, 503, s422=S422)
+@requires(Role.AUDITOR)
+@blp.arguments(EntriesQuerySchema, location="query", unknown="raise")
+def entries(query: dict[str, Any]) -> Any:
+    """At most 1000 leaves from ``start`` on; ask again from where a page stops."""
+    try:
+        leaves = proofs.entries(db.session(), query["start"], query["end"])
+    except proofs.OutsideCheckpoint as error:
+        raise _outside(error) from error
+    return {"entries": [_b64(leaf) for leaf in leaves]}

@@ -1,0 +1,110 @@
+"""What an auditor asks of the log (SPEC §5 Ledger API): its checkpoint, proofs and leaves.
+
+Every size and range is bounded by the latest stored checkpoint: an auditor can only check
+a proof against a root that the log has signed, and the log answers nothing beyond it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from service.ledger import store
+from service.ledger.merkle import (
+    EMPTY_ROOT,
+    consistency_proof,
+    inclusion_proof,
+    stored_hash_index,
+)
+from service.ledger.note import Signer
+from service.ledger.sequencer import signed_checkpoint
+from service.records import find_record
+
+
+class OutsideCheckpoint(ValueError):
+    """A size or range that the latest checkpoint does not cover (or that is empty)."""
+
+    def __init__(self, message: str, checkpoint_size: int) -> None:
+        """Say what is wrong and the size of the latest checkpoint."""
+        super().__init__(message)
+        self.checkpoint_size = checkpoint_size
+
+
+class NotInTree(LookupError):
+    """The record exists but is not among the leaves of the tree asked about."""
+
+    def __init__(self, leaf_index: int | None) -> None:
+        """The record's leaf index, or None while it is not sequenced."""
+        super().__init__("not sequenced yet" if leaf_index is None else f"leaf {leaf_index}")
+        self.leaf_index = leaf_index
+
+
+@dataclass(frozen=True)
+class Inclusion:
+    """An inclusion proof: the leaf's index and hash, and the hashes up to the root."""
+
+    leaf_index: int
+    tree_size: int
+    leaf_hash: bytes
+    proof: list[bytes]
+
+
+def latest_note(session: Session, signer: Signer) -> str:
+    """The latest stored checkpoint's signed note; an empty log's is signed on the spot.
+
+    Ed25519 signatures are deterministic, so the empty log's note is the same every time.
+    """
+    latest = store.latest_checkpoint(session)
+    return latest.note if latest else signed_checkpoint(signer, 0, EMPTY_ROOT)
+
+
+def checkpoint_size(session: Session) -> int:
+    """The tree size of the latest stored checkpoint (0 before the first)."""
+    latest = store.latest_checkpoint(session)
+    return latest.tree_size if latest else 0
+
+
+def inclusion(session: Session, check_id: str, tree_size: int) -> Inclusion | None:
+    """The proof that the record ``check_id`` is in the tree of ``tree_size`` leaves.
+
+    None when no record has this reference; ``NotInTree`` when it has no leaf in that tree.
+    """
+    _within(session, tree_size, 1, "tree_size")
+    record = find_record(session, check_id)
+    if record is None:
+        return None
+    index = store.leaf_index(session, record.id)
+    if index is None or index >= tree_size:
+        raise NotInTree(index)
+    reader = store.hash_reader(session)
+    [leaf_hash] = reader([stored_hash_index(0, index)])
+    return Inclusion(index, tree_size, leaf_hash, inclusion_proof(index, tree_size, reader))
+
+
+def consistency(session: Session, first: int, second: int) -> list[bytes]:
+    """The proof that the tree of ``first`` leaves is a prefix of the tree of ``second``."""
+    size = _within(session, second, 1, "second")
+    if not 1 <= first <= second:
+        raise OutsideCheckpoint("first must be from 1 up to second", size)
+    if first == second:
+        return []
+    return consistency_proof(first, second, store.hash_reader(session))
+
+
+def entries(session: Session, start: int, end: int) -> list[bytes]:
+    """The leaf bytes from ``start`` up to ``end`` (exclusive), at most ``store.MAX_ENTRIES``."""
+    size = _within(session, end, 1, "end")
+    if not 0 <= start < end:
+        raise OutsideCheckpoint("start must be from 0 up to end - 1", size)
+    return store.entries(session, start, end)
+
+
+def _within(session: Session, value: int, smallest: int, name: str) -> int:
+    """The latest checkpoint's size, after checking that ``value`` lies within it."""
+    size = checkpoint_size(session)
+    if not smallest <= value <= size:
+        raise OutsideCheckpoint(
+            f"{name} must be from {smallest} up to the latest checkpoint's size, {size}", size
+        )
+    return size

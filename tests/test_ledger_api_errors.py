@@ -1,0 +1,146 @@
+"""The ledger API's refusals: only auditors, and nothing outside the latest checkpoint."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from service.check_ids import new_check_id
+from service.clients import KEY_PREFIX
+from tests.audit_records import client_of
+from tests.conftest import bearer
+from tests.ledger_records import add_records, check_id_of, sequence_all
+
+ENDPOINTS = [
+    "/v1/ledger/checkpoint",
+    "/v1/ledger/key",
+    "/v1/ledger/proof/inclusion?check_id={check_id}&tree_size=1",
+    "/v1/ledger/proof/consistency?first=1&second=1",
+    "/v1/ledger/entries?start=0&end=1",
+]
+
+
+@pytest.fixture
+def sequenced(engine: Engine, session: Session, keys: dict[str, str]) -> list[str]:
+    """Four records in the log and its checkpoint, then two more sequenced after it."""
+    desk = client_of(session, keys["desk"])
+    ids = add_records(session, desk, 4)
+    sequence_all(engine)
+    ids += add_records(session, desk, 2, first=4)
+    sequence_all(engine, checkpoint=False)
+    return [check_id_of(session, record_id) for record_id in ids]
+
+
+def problem(http: FlaskClient, keys: dict[str, str], path: str, **query: Any) -> Any:
+    """The problem body of a refused ledger request as the auditor, checked for its form."""
+    response = http.get(path, headers=bearer(keys["auditor"]), query_string=query)
+    assert response.mimetype == "application/problem+json", response.get_data(as_text=True)
+    return response.get_json()
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+@pytest.mark.parametrize(
+    ("credential", "status"),
+    [
+        ("auditor", 200),
+        ("desk", 403),
+        ("integration", 403),
+        ("admin", 403),
+        ("none", 401),
+        ("unknown", 401),
+    ],
+)
+def test_only_an_auditor_key_gets_in(
+    http: FlaskClient,
+    keys: dict[str, str],
+    sequenced: list[str],
+    endpoint: str,
+    credential: str,
+    status: int,
+) -> None:
+    unknown = {"unknown": bearer(KEY_PREFIX + secrets.token_urlsafe(32)), "none": {}}
+    headers = bearer(keys[credential]) if credential in keys else unknown[credential]
+    path = endpoint.replace("{check_id}", sequenced[0])
+    response = http.get(path, headers=headers)
+    assert response.status_code == status, response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("path", "query"),
+    [
+        ("/v1/ledger/proof/inclusion", {"tree_size": 0}),
+        ("/v1/ledger/proof/inclusion", {"tree_size": 5}),
+        ("/v1/ledger/proof/consistency", {"first": 0, "second": 4}),
+        ("/v1/ledger/proof/consistency", {"first": 3, "second": 2}),
+        ("/v1/ledger/proof/consistency", {"first": 1, "second": 5}),
+        ("/v1/ledger/entries", {"start": 0, "end": 5}),
+        ("/v1/ledger/entries", {"start": 2, "end": 2}),
+        ("/v1/ledger/entries", {"start": 4, "end": 4}),
+        ("/v1/ledger/entries", {"start": 0, "end": 0}),
+    ],
+)
+def test_sizes_and_ranges_outside_the_latest_checkpoint_are_422(
+    http: FlaskClient, keys: dict[str, str], sequenced: list[str], path: str, query: Any
+) -> None:
+    if "tree_size" in query:
+        query = {**query, "check_id": sequenced[0]}
+    body = problem(http, keys, path, **query)
+    assert (body["status"], body["code"]) == (422, "OUTSIDE_CHECKPOINT")
+    assert body["checkpoint_size"] == 4
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "field"),
+    [
+        ("/v1/ledger/proof/inclusion", {"check_id": "X"}, "tree_size"),
+        ("/v1/ledger/proof/inclusion", {"tree_size": 1}, "check_id"),
+        ("/v1/ledger/proof/consistency", {"first": "one", "second": 2}, "first"),
+        ("/v1/ledger/proof/consistency", {"first": 1, "second": -2}, "second"),
+        ("/v1/ledger/entries", {"start": 0}, "end"),
+        ("/v1/ledger/entries", {"start": 0, "end": 1, "limit": 5}, "limit"),
+    ],
+)
+def test_missing_malformed_or_unknown_parameters_are_422_naming_them(
+    http: FlaskClient, keys: dict[str, str], sequenced: list[str], path: str, query: Any, field: str
+) -> None:
+    body = problem(http, keys, path, **query)
+    assert (body["status"], body["code"]) == (422, "INVALID_FILTER")
+    assert list(body["errors"]) == [field]
+
+
+def test_an_empty_log_answers_every_range_with_422(http: FlaskClient, keys: dict[str, str]) -> None:
+    body = problem(http, keys, "/v1/ledger/entries", start=0, end=1)
+    assert (body["code"], body["checkpoint_size"]) == ("OUTSIDE_CHECKPOINT", 0)
+
+
+def test_a_record_sequenced_after_the_checkpoint_is_not_in_its_tree(
+    http: FlaskClient, keys: dict[str, str], sequenced: list[str]
+) -> None:
+    query = {"check_id": sequenced[4], "tree_size": 4}
+    body = problem(http, keys, "/v1/ledger/proof/inclusion", **query)
+    assert (body["status"], body["code"], body["leaf_index"]) == (422, "NOT_IN_TREE", 4)
+
+
+def test_a_record_not_yet_sequenced_is_not_in_the_tree(
+    http: FlaskClient, keys: dict[str, str], session: Session, sequenced: list[str]
+) -> None:
+    [waiting] = add_records(session, client_of(session, keys["desk"]), 1, first=9)
+    query = {"check_id": check_id_of(session, waiting), "tree_size": 4}
+    body = problem(http, keys, "/v1/ledger/proof/inclusion", **query)
+    assert (body["status"], body["code"], body["leaf_index"]) == (422, "NOT_IN_TREE", None)
+
+
+def test_an_unknown_reference_is_404_and_a_mistyped_one_422(
+    http: FlaskClient, keys: dict[str, str], sequenced: list[str]
+) -> None:
+    path = "/v1/ledger/proof/inclusion"
+    unknown = problem(http, keys, path, check_id=new_check_id(), tree_size=4)
+    assert (unknown["status"], unknown["code"]) == (404, "CHECK_NOT_FOUND")
+    typo = sequenced[0][:-1] + ("A" if sequenced[0][-1] != "A" else "B")
+    mistyped = problem(http, keys, path, check_id=typo, tree_size=4)
+    assert (mistyped["status"], mistyped["code"]) == (422, "INVALID_CHECK_ID")
