@@ -11,12 +11,13 @@ from service.config import ConfigError
 from service.db import make_engine
 from service.demo import demo_command
 from service.imports.command import import_command
+from service.ledger.command import ledger_command
 from service.policy import PolicyError
 
 
 @click.group()
 def main() -> None:
-    """Kukar free care by KTP: eligibility checks, data imports, API keys."""
+    """Kukar free care by KTP: eligibility checks, data imports, API keys, the ledger."""
 
 
 @main.group()
@@ -104,10 +105,12 @@ def openapi() -> None:
 def openapi_write(path: str) -> None:
     """Write the OpenAPI document generated from the code to PATH."""
     from service import create_app
+    from service.ledger.note import generate_signer_key, parse_signer_key
     from service.policy import load_policy
 
     # The document does not depend on the environment: build it from fixed settings.
-    app = create_app(config.Settings("sqlite://", b"-" * 32, load_policy()))
+    signer = parse_signer_key(generate_signer_key(config.DEFAULT_LEDGER_ORIGIN))
+    app = create_app(config.Settings("sqlite://", b"-" * 32, load_policy(), signer))
     with open(path, "w", encoding="utf-8") as file:
         file.write(app.extensions["jamkesda.openapi_yaml"])
     click.echo(f"wrote {path}")
@@ -115,3 +118,4 @@ def openapi_write(path: str) -> None:
 
 main.add_command(import_command)
 main.add_command(demo_command)
+main.add_command(ledger_command)

@@ -16,6 +16,7 @@ from service.clients import Role, create_client
 from service.commands import EXIT_BAD_DATA, EXIT_USAGE, fail, unit_of_work
 from service.facts import snapshots_in_force
 from service.imports import ImportRejected, ImportResult, import_file
+from service.ledger.note import verifier_key
 from service.policy import DEFAULT_VERSION
 from service.synthetic import MIN_RESIDENTS, SOURCES, WITA, Dataset, Kind, write_dataset
 
@@ -139,9 +140,24 @@ def _curl(result: DemoResult) -> list[str]:
     ]
 
 
-def render(result: DemoResult, where: Path) -> str:
-    """The text the demo prints and keeps in ``where``: data, keys, examples, curl lines."""
-    parts = (_loaded(result), _keys(result, where), _examples(result), _curl(result))
+def _ledger(result: DemoResult, verifier: str) -> list[str]:
+    auditor = result.client(Role.AUDITOR).key
+    return [
+        "The ledger (every check, in a signed transparency log); its verifier key:",
+        f"  {verifier}",
+        f"curl -s {BASE_URL}/v1/ledger/checkpoint -H 'Authorization: Bearer {auditor}'",
+    ]
+
+
+def render(result: DemoResult, where: Path, verifier: str) -> str:
+    """The text the demo prints and keeps in ``where``: data, keys, examples, curl, ledger."""
+    parts = (
+        _loaded(result),
+        _keys(result, where),
+        _examples(result),
+        _curl(result),
+        _ledger(result, verifier),
+    )
     return "\n\n".join("\n".join(lines) for lines in parts) + "\n"
 
 
@@ -174,6 +190,10 @@ def demo_command(residents: int, seed: int) -> None:
     """Load a synthetic Kukar data set (once) and create one API key per role."""
     where = config.instance_dir() / "demo.txt"
     try:
+        verifier = verifier_key(config.ledger_signer())
+    except config.ConfigError as exc:
+        fail(str(exc), EXIT_USAGE)
+    try:
         with unit_of_work() as session:
             if snapshots_in_force(session).population is not None:
                 fail(
@@ -188,6 +208,6 @@ def demo_command(residents: int, seed: int) -> None:
         for line in exc.report_lines():
             click.echo(line, err=True)
         fail("a synthetic file was rejected; nothing was loaded", EXIT_BAD_DATA)
-    text = render(result, where)
+    text = render(result, where, verifier)
     write_private(where, text)
     click.echo(text, nl=False)

@@ -1,0 +1,102 @@
+"""``jamkesda ledger keygen|sequence|verify``: the ledger's key, sequencing and audit."""
+
+from __future__ import annotations
+
+import click
+from sqlalchemy.orm import Session
+
+from service import config
+from service.commands import EXIT_BAD_DATA, EXIT_USAGE, fail
+from service.config import ConfigError
+from service.db import make_engine
+from service.ledger.note import (
+    InvalidNote,
+    Signer,
+    generate_signer_key,
+    parse_signer_key,
+    verifier_key,
+)
+from service.ledger.runner import drain
+from service.ledger.verify import Finding, verify_ledger
+
+
+@click.group("ledger")
+def ledger_command() -> None:
+    """The transparency log of the check records."""
+
+
+def _signer() -> Signer:
+    """The configured signing key, or exit 2 saying what to set."""
+    try:
+        return config.ledger_signer()
+    except ConfigError as error:
+        fail(str(error), EXIT_USAGE)
+
+
+@ledger_command.command("keygen")
+@click.option(
+    "--origin",
+    default=config.DEFAULT_LEDGER_ORIGIN,
+    show_default=True,
+    help="The log's name: the first line of every checkpoint (no spaces or '+').",
+)
+def keygen(origin: str) -> None:
+    """Print a new signing key for LEDGER_SIGNING_KEY (secret), then its verifier key."""
+    try:
+        key = generate_signer_key(origin)
+    except InvalidNote as error:
+        fail(str(error), EXIT_USAGE)
+    click.echo("LEDGER_SIGNING_KEY (secret; set it in the server's environment):")
+    click.echo(key)
+    click.echo("verifier key (public; give it to auditors):")
+    click.echo(verifier_key(parse_signer_key(key)))
+
+
+@ledger_command.command("sequence")
+@click.option("--force", is_flag=True, help="Sign a checkpoint now if the log grew.")
+def sequence(force: bool) -> None:
+    """Append every queued record to the log, then sign a checkpoint if one is due."""
+    signer = _signer()
+    interval = _checkpoint_interval()
+    engine = make_engine(config.database_url())
+    try:
+        done = drain(engine, signer, interval, force)
+    finally:
+        engine.dispose()
+    signed = done.checkpoint
+    checkpoint = f"checkpoint of size {signed.tree_size} signed" if signed else "no new checkpoint"
+    click.echo(f"{done.appended} records appended to the log; {checkpoint}")
+
+
+@ledger_command.command("verify")
+@click.option(
+    "--key",
+    "verifier",
+    help="The verifier key to check signatures with (default: that of LEDGER_SIGNING_KEY).",
+)
+def verify(verifier: str | None) -> None:
+    """Recompute the log from the records and check every stored hash and checkpoint."""
+    verifier = verifier or verifier_key(_signer())
+    engine = make_engine(config.database_url())
+
+    def report(finding: Finding) -> None:
+        click.echo(str(finding))
+
+    try:
+        with Session(engine) as session:
+            summary = verify_ledger(session, verifier, report)
+    except InvalidNote as error:
+        fail(f"--key: {error}", EXIT_USAGE)
+    finally:
+        engine.dispose()
+    if summary.findings:
+        fail(f"the ledger does not verify: {summary.line()}", EXIT_BAD_DATA)
+    click.echo(f"ledger verified: {summary.line()}")
+
+
+def _checkpoint_interval() -> float:
+    """LEDGER_CHECKPOINT_INTERVAL, or exit 2 saying what is wrong."""
+    try:
+        return config.ledger_checkpoint_interval()
+    except ConfigError as error:
+        fail(str(error), EXIT_USAGE)
