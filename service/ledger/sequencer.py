@@ -13,12 +13,14 @@ to the caller, so that a failure rolls everything back, queue rows included.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import cast
 
-from sqlalchemy import delete, false, func, insert, select
+from sqlalchemy import Table, delete, false, func, select
 from sqlalchemy.orm import Session
 
 from models import CheckRecord, LedgerCheckpoint, LedgerEntry, LedgerHash, LedgerQueue
 from service import clock
+from service.imports.writer import row_writer
 from service.ledger import store
 from service.ledger.leaf import encode_leaf
 from service.ledger.merkle import (
@@ -32,6 +34,8 @@ from service.ledger.note import Checkpoint, Signer, format_checkpoint, sign_note
 
 # The key of the PostgreSQL advisory lock that makes sequencers take turns: "jamkesda".
 LOCK_KEY = int.from_bytes(b"jamkesda", "big")
+_ENTRIES = cast(Table, LedgerEntry.__table__)
+_HASHES = cast(Table, LedgerHash.__table__)
 BATCH = 1000
 
 
@@ -59,20 +63,27 @@ def sequence(session: Session, limit: int = BATCH) -> int:
     ).mappings()
     size = store.tree_size(session)
     reader = _batch_reader(store.hash_reader(session), size)
-    entries, hashes = [], []
-    for offset, record in enumerate(records):
-        index = size + offset
+    entries: list[list[object]] = []
+    hashes: list[list[object]] = []
+    for record in records:
+        index = size + len(entries)
         hash_ = leaf_hash(encode_leaf(record))
-        entries.append({"leaf_index": index, "record_id": record["id"], "leaf_hash": hash_})
+        entries.append([index, record["id"], hash_])
         first = stored_hash_index(0, index)
         new = stored_hashes(index, hash_, reader)
         reader.keep(range(first, first + len(new)), new)
-        hashes += [{"position": first + i, "hash": value} for i, value in enumerate(new)]
+        hashes += [[position, value] for position, value in enumerate(new, start=first)]
     if len(entries) != len(taken):
         # The trigger queues only inserted records, and records are never deleted.
         raise RuntimeError(f"{len(taken) - len(entries)} queued records do not exist")
-    session.execute(insert(LedgerEntry), entries)
-    session.execute(insert(LedgerHash), hashes)
+    # COPY on PostgreSQL (batches on SQLite): row-by-row INSERTs were most of a batch's time.
+    for table, columns, rows in (
+        (_ENTRIES, ("leaf_index", "record_id", "leaf_hash"), entries),
+        (_HASHES, ("position", "hash"), hashes),
+    ):
+        with row_writer(session, table, columns) as write:
+            for row in rows:
+                write(row)
     return len(entries)
 
 
