@@ -7,8 +7,13 @@ from typing import Any
 
 bind = os.environ.get("JAMKESDA_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("JAMKESDA_WORKERS", str(2 * (os.cpu_count() or 1))))
-worker_class = "sync"
-timeout = 30
+# Threads, not sync workers: a sync worker busy with one request cannot tell the master
+# it is alive, so a CSV export streaming longer than ``timeout`` was killed half-way. A
+# gthread worker's main loop keeps beating while its threads serve, so ``timeout`` bounds
+# only a worker that hangs, never a long answer.
+worker_class = "gthread"
+threads = int(os.environ.get("JAMKESDA_THREADS", "4"))
+timeout = int(os.environ.get("JAMKESDA_WORKER_TIMEOUT", "30"))
 graceful_timeout = 20
 # The body limit is 64 KiB; headers stay small too.
 limit_request_line = 8190

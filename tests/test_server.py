@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pytest
 import requests
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
+from models import Client
+from service import clock
 from service.policy import BUNDLED_DIR
 from tests.factories import add_facility, add_key
 
@@ -159,3 +161,67 @@ def test_serve_with_a_policy_missing_a_key_exits_2_naming_it(
     result = serve_briefly({**env, "JAMKESDA_POLICY": str(policy)})
     assert result.returncode == 2
     assert missing in result.stderr
+
+
+EXPORT_RECORDS = 60_000
+
+
+def _many_records(session: Session, client_id: int, facility_code: str) -> None:
+    """EXPORT_RECORDS refused requests in one statement: enough CSV to fill the sockets."""
+    session.execute(
+        text(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :count) "
+            "INSERT INTO check_records (check_id, decided_at, facility_code, client_id, channel, "
+            "name_match, birth_date_match, decision, reasons, policy_version, latency_ms) "
+            "SELECT 'T' || i, :at, :facility, :client, 'api', 'NOT_PROVIDED', 'NOT_PROVIDED', "
+            "'INVALID_REQUEST', '[]', 'kukar-2025.1', 1.0 FROM n"
+        ),
+        {
+            "count": EXPORT_RECORDS,
+            "at": clock.now(),
+            "facility": facility_code,
+            "client": client_id,
+        },
+    )
+
+
+def test_an_export_outlasting_the_worker_timeout_streams_to_the_end(
+    env: dict[str, str], engine: Engine, session: Session, tmp_path: Path
+) -> None:
+    add_facility(session, "1040001", "Puskesmas Loa Janan")
+    desk_key = add_key(session, "desk", "1040001")
+    auditor_key = add_key(session, "auditor")
+    desk = session.scalars(select(Client).where(Client.role == "desk")).one()
+    _many_records(session, desk.id, "1040001")
+    session.commit()
+    slow_env = {**env, "JAMKESDA_WORKER_TIMEOUT": "2", "LEDGER_SEQUENCER": "off"}
+    with running_server(slow_env, tmp_path / "server.log") as base:
+        body, seconds = _read_slowly(base, "/v1/audit/checks.csv", auditor_key)
+    # The reader held the worker on this one answer for longer than its timeout.
+    assert seconds > 4
+    assert desk_key
+    lines = body.count(b"\n")
+    assert lines == EXPORT_RECORDS + 1  # the header and every record
+
+
+def _read_slowly(base: str, path: str, key: str) -> tuple[bytes, float]:
+    """GET ``path`` over a socket with a small receive buffer, read 64 KiB every 100 ms.
+
+    The small buffer keeps the server's writes waiting on the reader, so the worker stays
+    inside the one request as long as the reading lasts.
+    """
+    host, port = base.removeprefix("http://").split(":")
+    reader = socket.socket()
+    reader.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+    reader.settimeout(30)
+    reader.connect((host, int(port)))
+    request = f"GET {path} HTTP/1.0\r\nHost: {host}\r\nAuthorization: Bearer {key}\r\n\r\n"
+    reader.sendall(request.encode("ascii"))
+    started, received = time.monotonic(), bytearray()
+    with reader:
+        while chunk := reader.recv(64 * 1024):
+            received += chunk
+            time.sleep(0.1)
+    head, _, body = bytes(received).partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200") or head.startswith(b"HTTP/1.0 200"), head[:200]
+    return body, time.monotonic() - started
