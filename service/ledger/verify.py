@@ -137,6 +137,7 @@ def verify_ledger(
         hi = min(lo + batch, size)
         rows = _leaf_rows(session, lo, hi)
         stored = _stored_hashes(session, lo, hi)
+        position = stored_hash_index(0, lo)
         for index in range(lo, hi + 1):
             while pending is not None and pending.tree_size == index:
                 summary.checkpoints += 1
@@ -144,9 +145,10 @@ def verify_ledger(
                 pending = next(checkpoints, None)
             if index == hi:
                 break
-            leaf = _leaf(rows.get(index), index, stored, findings)
-            first = stored_hash_index(0, index)
-            for position, expected in enumerate(frontier.append(leaf), start=first):
+            leaf = _leaf(rows.get(index), index, stored, position, findings)
+            # Leaf n's hashes are stored from stored_hash_index(0, n) on, right after
+            # those of leaf n - 1: counting them saves computing each index.
+            for expected in frontier.append(leaf):
                 if stored.get(position) != expected:
                     findings.first_of(
                         "hash",
@@ -154,6 +156,7 @@ def verify_ledger(
                         "missing or wrong: proofs built from it do not verify",
                         "stored hashes missing or wrong",
                     )
+                position += 1
     while pending is not None:
         summary.checkpoints += 1
         findings.add(
@@ -187,15 +190,17 @@ def _stored_hashes(session: Session, lo: int, hi: int) -> dict[int, bytes]:
     return {position: bytes(hash_) for position, hash_ in rows}
 
 
-def _leaf(row: Any, index: int, stored: dict[int, bytes], findings: _Findings) -> bytes:
-    """The leaf hash of ``index`` re-encoded from its record; a finding when it differs.
+def _leaf(
+    row: Any, index: int, stored: dict[int, bytes], position: int, findings: _Findings
+) -> bytes:
+    """The leaf hash of ``index`` (stored at ``position``) from its record; a finding if it differs.
 
     After a finding the tree goes on with the hash the log holds, so that one changed
     record is one finding, and each later one is found on its own.
     """
     if row is None:
         findings.add(f"leaf {index}", "missing: no ledger entry has this index")
-        return stored.get(stored_hash_index(0, index), NO_HASH)
+        return stored.get(position, NO_HASH)
     kept = bytes(row["leaf_hash"])
     if row["id"] is None:
         findings.add(f"leaf {index} (record id {row['record_id']})", "its check record was deleted")
