@@ -22,23 +22,26 @@ import json
 import os
 import random
 import runpy
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import requests
 from sqlalchemy import create_engine, text
 
-from bench.common import bench_env, fresh_database, print_table, write_results
+from bench.common import (
+    bench_env,
+    fresh_database,
+    jamkesda,
+    print_table,
+    serving,
+    write_results,
+)
 from service.db import sqlalchemy_url
 from service.nik import InvalidNik, parse_nik
 from service.synthetic import SOURCES, Dataset, write_dataset
@@ -79,7 +82,6 @@ METHOD = " ".join(
 
 BENCH_DIR = Path(__file__).parent
 LUA_SCRIPT = BENCH_DIR / "wrk" / "checks.lua"
-BIN = Path(sys.executable).parent
 CONFIG_FILE = BENCH_DIR.parent / "service" / "gunicorn_conf.py"
 
 
@@ -123,32 +125,17 @@ class Run:
         return round(self.latency_us[name] / 1000, 2)
 
 
-def run_command(args: list[str], env: Mapping[str, str], timeout: float) -> str:
-    """Run a ``jamkesda`` command; fail with its output if it fails."""
-    done = subprocess.run(
-        [str(BIN / "jamkesda"), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"jamkesda {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
-    return done.stdout
-
-
 def load_data(
     folder: Path, env: Mapping[str, str], database_url: str
 ) -> tuple[Dataset, dict[str, float]]:
     """Write the synthetic files and import them through the command line; time each."""
-    run_command(["db", "upgrade"], env, timeout=120)
+    jamkesda(["db", "upgrade"], env, timeout=120)
     started = time.perf_counter()
     dataset = write_dataset(folder / "data", RESIDENTS)
     seconds = {"generate": round(time.perf_counter() - started, 1)}
     for source in SOURCES:
         started = time.perf_counter()
-        run_command(["import", source, str(dataset.files[source])], env, timeout=3600)
+        jamkesda(["import", source, str(dataset.files[source])], env, timeout=3600)
         seconds[f"import_{source}"] = round(time.perf_counter() - started, 1)
         print(f"imported {source} in {seconds[f'import_{source}']} s", flush=True)
     started = time.perf_counter()
@@ -178,7 +165,7 @@ def create_keys(dataset: Dataset, env: Mapping[str, str], path: Path) -> list[st
     clients = [("desk", f) for f in puskesmas] + [("integration", f) for f in hospitals]
     keys = []
     for role, facility in clients:
-        output = run_command(
+        output = jamkesda(
             [
                 "clients",
                 "create",
@@ -251,51 +238,6 @@ def server_config(env: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
-def free_port() -> int:
-    """A TCP port on loopback that nothing listens on now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@contextmanager
-def running_server(env: Mapping[str, str], log: Path) -> Iterator[str]:
-    """Start ``jamkesda serve`` on a free loopback port; yield its base URL; stop it at the end."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    with log.open("wb") as output:
-        server = subprocess.Popen(
-            [str(BIN / "jamkesda"), "serve", "--bind", f"127.0.0.1:{port}"],
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            _wait_ready(base, server)
-            yield base
-        finally:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(timeout=10)
-
-
-def _wait_ready(base: str, server: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"the server exited with {server.returncode}")
-        try:
-            if requests.get(f"{base}/readyz", timeout=2).status_code == 200:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"the server was not ready within {timeout} s")
-
-
 class Records:
     """Counts the stored check records."""
 
@@ -365,7 +307,8 @@ def measure(database_url: str, niks: Path, keys: Path, log: Path) -> dict[str, A
     env = bench_env(database_url)
     records = Records(database_url)
     try:
-        with running_server(env, log) as base:
+        with serving(env, log) as server:
+            base = server.base
 
             def checks(name: str, kind: str, seconds: int, rate: float | None = None) -> Run:
                 connections = RATE_CONNECTIONS if rate else CONNECTIONS
