@@ -75,10 +75,12 @@ def upgrade() -> None:
     sa.UniqueConstraint('record_id', name=op.f('uq_ledger_entries_record_id'))
     )
     # ### end Alembic commands ###
-    # The records made before the ledger existed join the log first, in id order.
-    op.execute("INSERT INTO ledger_queue (record_id) SELECT id FROM check_records")
+    # The trigger first: creating it locks check_records against inserts until this
+    # migration commits, so the statement after it sees every record made before the
+    # ledger existed, and none can slip in between. They join the log first, in id order.
     for statement in _statements(POSTGRESQL_UPGRADE, SQLITE_UPGRADE):
         op.execute(statement)
+    op.execute("INSERT INTO ledger_queue (record_id) SELECT id FROM check_records")
 
 
 def downgrade() -> None:
