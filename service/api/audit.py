@@ -24,8 +24,8 @@ from service.api.audit_schemas import (
     StatsQuerySchema,
     StatsSchema,
 )
-from service.api.docs import problems
-from service.api.requests import check_reference
+from service.api.docs import BEARER, problems
+from service.api.requests import app_settings, check_not_found, check_reference
 from service.audit.access import list_access
 from service.audit.export import csv_export
 from service.audit.filters import CheckFilter, InvalidFilter, check_filter
@@ -35,7 +35,6 @@ from service.audit.snapshots import list_snapshots
 from service.audit.stats import check_stats
 from service.auth import requires
 from service.clients import Role
-from service.config import Settings
 from service.documents import (
     access_document,
     audit_document,
@@ -46,16 +45,11 @@ from service.errors import Problem
 from service.ledger.store import leaf_index, leaf_indexes
 
 blp = Blueprint("audit", __name__, url_prefix="/v1/audit", description="Audit (auditors only)")
-AUDITOR: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 S422 = "Invalid filter (INVALID_FILTER): errors names each parameter"
 
 
-def _settings() -> Settings:
-    return current_app.extensions["jamkesda.settings"]  # type: ignore[no-any-return]
-
-
 def _filter(query: dict[str, Any]) -> CheckFilter:
-    settings = _settings()
+    settings = app_settings()
     try:
         return check_filter(query, settings.policy.zone, settings.nik_hash_key)
     except InvalidFilter as invalid:
@@ -70,13 +64,13 @@ def _document(entry: AuditEntry, leaf_index: int | None) -> dict[str, Any]:
         entry.snapshots,
         entry.facility,
         entry.client,
-        _settings().policy.zone,
+        app_settings().policy.zone,
         leaf_index,
     )
 
 
 @blp.route("/checks", methods=["GET"])
-@blp.doc(summary="Find check records, newest first", security=AUDITOR)
+@blp.doc(summary="Find check records, newest first", security=BEARER)
 @blp.response(200, AuditPageSchema)
 @problems(blp, 401, 403, 422, 503, s422=S422)
 @requires(Role.AUDITOR)
@@ -94,7 +88,7 @@ def list_checks(query: dict[str, Any]) -> Any:
 @blp.route("/checks.csv", methods=["GET"])
 @blp.doc(
     summary="Export the filtered records as CSV (streamed, NIK masked)",
-    security=AUDITOR,
+    security=BEARER,
     responses={
         "200": {
             "description": "UTF-8 CSV with a BOM and a header row, newest first",
@@ -108,7 +102,7 @@ def list_checks(query: dict[str, Any]) -> Any:
 def export_checks(query: dict[str, Any]) -> Response:
     """Every matching record, one CSV row each, streamed in constant memory."""
     sessions = current_app.extensions["jamkesda.sessions"]
-    chunks = csv_export(sessions, _filter(query), _settings().policy.zone)
+    chunks = csv_export(sessions, _filter(query), app_settings().policy.zone)
     return Response(
         stream_with_context(chunks),
         mimetype="text/csv",
@@ -117,7 +111,7 @@ def export_checks(query: dict[str, Any]) -> Response:
 
 
 @blp.route("/checks/<string:check_id>", methods=["GET"])
-@blp.doc(summary="One check record, of any facility", security=AUDITOR)
+@blp.doc(summary="One check record, of any facility", security=BEARER)
 @blp.response(200, AuditRecordSchema)
 @problems(
     blp,
@@ -135,14 +129,14 @@ def get_check(check_id: str) -> Any:
     reference = check_reference(check_id)
     entry = find_entry(db.session(), reference)
     if entry is None:
-        raise Problem(404, "CHECK_NOT_FOUND", "Tidak ada pemeriksaan dengan nomor ini.")
+        raise check_not_found()
     return _document(entry, leaf_index(db.session(), entry.record.id))
 
 
 @blp.route("/checks/<string:check_id>/replay", methods=["GET"])
 @blp.doc(
     summary="Re-derive a check's decision from the data and policy then, and from today's",
-    security=AUDITOR,
+    security=BEARER,
 )
 @blp.response(200, ReplaySchema)
 @problems(
@@ -161,7 +155,7 @@ def get_check(check_id: str) -> Any:
 def replay(check_id: str) -> Any:
     """The recorded decision beside the same request decided on the data then and now."""
     reference = check_reference(check_id)
-    settings = _settings()
+    settings = app_settings()
     try:
         found = replay_check(db.session(), reference, settings.policy, settings.nik_hash_key)
     except NotReplayable as refused:
@@ -179,42 +173,42 @@ def replay(check_id: str) -> Any:
             policy_version=missing.version,
         ) from missing
     if found is None:
-        raise Problem(404, "CHECK_NOT_FOUND", "Tidak ada pemeriksaan dengan nomor ini.")
+        raise check_not_found()
     return replay_document(found)
 
 
 @blp.route("/stats", methods=["GET"])
-@blp.doc(summary="Counts and denial rates by facility, decision, reason and day", security=AUDITOR)
+@blp.doc(summary="Counts and denial rates by facility, decision, reason and day", security=BEARER)
 @blp.response(200, StatsSchema)
 @problems(blp, 401, 403, 422, 503, s422=S422)
 @requires(Role.AUDITOR)
 @blp.arguments(StatsQuerySchema, location="query", unknown="raise")
 def stats(query: dict[str, Any]) -> Any:
     """One row per group of ``group_by``; see ``service.audit.stats`` for the counts."""
-    rows = check_stats(db.session(), _filter(query), query["group_by"], _settings().policy.zone)
+    rows = check_stats(db.session(), _filter(query), query["group_by"], app_settings().policy.zone)
     return {"rows": rows}
 
 
 @blp.route("/snapshots", methods=["GET"])
-@blp.doc(summary="Every data import, facilities too, newest first", security=AUDITOR)
+@blp.doc(summary="Every data import, facilities too, newest first", security=BEARER)
 @blp.response(200, SnapshotListSchema)
 @problems(blp, 401, 403, 503)
 @requires(Role.AUDITOR)
 def snapshots() -> Any:
     """Each import with its counts, file hash, and whether it came into force."""
-    zone = _settings().policy.zone
+    zone = app_settings().policy.zone
     return {"items": [snapshot_document(s, zone) for s in list_snapshots(db.session())]}
 
 
 @blp.route("/access", methods=["GET"])
-@blp.doc(summary="Every request to the audit and ledger APIs, newest first", security=AUDITOR)
+@blp.doc(summary="Every request to the audit and ledger APIs, newest first", security=BEARER)
 @blp.response(200, AccessPageSchema)
 @problems(blp, 401, 403, 422, 503, s422=S422)
 @requires(Role.AUDITOR)
 @blp.arguments(PagingSchema, location="query", unknown="raise")
 def access(query: dict[str, Any]) -> Any:
     """Who read what and when, refused requests included; NIKs masked."""
-    zone = _settings().policy.zone
+    zone = app_settings().policy.zone
     page = list_access(db.session(), query["limit"], query["cursor"])
     return {
         "items": [access_document(entry, client, zone) for entry, client in page.entries],

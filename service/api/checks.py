@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flask import current_app, g
+from flask import g
 from flask_smorest import Blueprint
 
 from service import clock, db
-from service.api.docs import problems
-from service.api.requests import check_reference, json_body
+from service.api.docs import BEARER, problems
+from service.api.requests import app_settings, check_reference, json_body
 from service.api.schemas import (
     CheckRequestSchema,
     CheckResponseSchema,
@@ -20,7 +20,6 @@ from service.api.schemas import (
 from service.auth import current_client, requires
 from service.checks import CheckContext, check_eligibility, record_invalid_request
 from service.clients import FACILITY_ROLES
-from service.config import Settings
 from service.documents import check_document
 from service.errors import Problem
 from service.facts import snapshots_by_id
@@ -29,12 +28,8 @@ from service.records import find_record
 blp = Blueprint("checks", __name__, url_prefix="/v1", description="Eligibility checks")
 
 
-def _settings() -> Settings:
-    return current_app.extensions["jamkesda.settings"]  # type: ignore[no-any-return]
-
-
 def _context() -> CheckContext:
-    settings = _settings()
+    settings = app_settings()
     return CheckContext(
         client=current_client(),
         policy=settings.policy,
@@ -47,7 +42,7 @@ def _context() -> CheckContext:
 @blp.doc(
     summary="Check a patient's eligibility by NIK",
     requestBody={"required": True, "content": {"application/json": {"schema": CheckRequestSchema}}},
-    security=[{"bearerAuth": []}],
+    security=BEARER,
 )
 @blp.response(201, CheckResponseSchema, description="The decision, recorded")
 @problems(
@@ -88,7 +83,7 @@ def create_check() -> Any:
 
 
 @blp.route("/checks/<string:check_id>", methods=["GET"])
-@blp.doc(summary="Read a check of the caller's own facility", security=[{"bearerAuth": []}])
+@blp.doc(summary="Read a check of the caller's own facility", security=BEARER)
 @blp.response(200, CheckResponseSchema)
 @problems(
     blp,
@@ -119,4 +114,4 @@ def get_check(check_id: str) -> Any:
         session,
         (record.population_snapshot_id, record.jamkesda_snapshot_id, record.jkn_snapshot_id),
     )
-    return check_document(record, snapshots, _settings().policy.zone)
+    return check_document(record, snapshots, app_settings().policy.zone)

@@ -10,6 +10,9 @@ from flask_smorest import Api, Blueprint
 from service.api.schemas import ProblemSchema
 from service.errors import PROBLEM_JSON
 
+# The OpenAPI security requirement of every endpoint that takes a key.
+BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
+
 ERROR_DESCRIPTIONS = {
     400: "Malformed JSON",
     401: "Missing, unknown or revoked key",

@@ -9,11 +9,11 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from flask import Response, current_app
+from flask import Response
 from flask_smorest import Blueprint
 
 from service import db
-from service.api.docs import problems
+from service.api.docs import BEARER, problems
 from service.api.ledger_schemas import (
     ConsistencyProofSchema,
     ConsistencyQuerySchema,
@@ -22,7 +22,7 @@ from service.api.ledger_schemas import (
     InclusionProofSchema,
     InclusionQuerySchema,
 )
-from service.api.requests import check_reference
+from service.api.requests import app_settings, check_not_found, check_reference
 from service.auth import requires
 from service.clients import Role
 from service.errors import Problem
@@ -30,7 +30,6 @@ from service.ledger import proofs
 from service.ledger.note import Signer, verifier_key
 
 blp = Blueprint("ledger", __name__, url_prefix="/v1/ledger", description="Ledger (auditors only)")
-AUDITOR: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 S422 = (
     "A missing, unknown or malformed parameter (INVALID_FILTER); a size or range outside the "
     "latest checkpoint (OUTSIDE_CHECKPOINT, with checkpoint_size)"
@@ -38,7 +37,7 @@ S422 = (
 
 
 def _signer() -> Signer:
-    return current_app.extensions["jamkesda.settings"].ledger_signer  # type: ignore[no-any-return]
+    return app_settings().ledger_signer
 
 
 def _text_answer(description: str) -> dict[str, Any]:
@@ -68,7 +67,7 @@ def _outside(error: proofs.OutsideCheckpoint) -> Problem:
 @blp.route("/checkpoint", methods=["GET"])
 @blp.doc(
     summary="The latest signed checkpoint (C2SP tlog-checkpoint in a C2SP signed note)",
-    security=AUDITOR,
+    security=BEARER,
     responses=_text_answer(
         "Origin line, tree size, base64 root hash; a blank line; the Ed25519 signature line "
         "'— <key name> <base64(key hash ‖ signature)>'. An empty log's is of size 0."
@@ -84,7 +83,7 @@ def checkpoint() -> Response:
 @blp.route("/key", methods=["GET"])
 @blp.doc(
     summary="The verifier key of the checkpoints' signatures",
-    security=AUDITOR,
+    security=BEARER,
     responses=_text_answer(
         "<name>+<8 hex digits of key hash>+<base64(0x01 ‖ 32-byte Ed25519 public key)>, "
         "nothing else (no final newline); the name is the log's origin."
@@ -98,7 +97,7 @@ def key() -> Response:
 
 
 @blp.route("/proof/inclusion", methods=["GET"])
-@blp.doc(summary="Prove that a check record is in the tree of a given size", security=AUDITOR)
+@blp.doc(summary="Prove that a check record is in the tree of a given size", security=BEARER)
 @blp.response(200, InclusionProofSchema)
 @problems(
     blp,
@@ -130,7 +129,7 @@ def inclusion(query: dict[str, Any]) -> Any:
         )
         raise Problem(422, "NOT_IN_TREE", detail, leaf_index=error.leaf_index) from error
     if found is None:
-        raise Problem(404, "CHECK_NOT_FOUND", "Tidak ada pemeriksaan dengan nomor ini.")
+        raise check_not_found()
     return {
         "leaf_index": found.leaf_index,
         "tree_size": found.tree_size,
@@ -140,7 +139,7 @@ def inclusion(query: dict[str, Any]) -> Any:
 
 
 @blp.route("/proof/consistency", methods=["GET"])
-@blp.doc(summary="Prove that an older tree is a prefix of a newer one", security=AUDITOR)
+@blp.doc(summary="Prove that an older tree is a prefix of a newer one", security=BEARER)
 @blp.response(200, ConsistencyProofSchema)
 @problems(blp, 401, 403, 422, 503, s422=S422)
 @requires(Role.AUDITOR)
@@ -155,7 +154,7 @@ def consistency(query: dict[str, Any]) -> Any:
 
 
 @blp.route("/entries", methods=["GET"])
-@blp.doc(summary="The leaves from start up to end (exclusive), in order", security=AUDITOR)
+@blp.doc(summary="The leaves from start up to end (exclusive), in order", security=BEARER)
 @blp.response(200, EntriesSchema)
 @problems(blp, 401, 403, 422, 503, s422=S422)
 @requires(Role.AUDITOR)
