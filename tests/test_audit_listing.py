@@ -221,6 +221,8 @@ def test_records_made_through_the_api_are_listed_with_everything_an_auditor_need
     assert response.get_json()["next_cursor"] is None
     item = items[1]
     assert {key: item[key] for key in made} == made
+    assert item["data_as_of"]["population"] is not None
+    assert auditor_get(http, keys, f"/v1/audit/checks/{made['check_id']}").get_json() == item
     assert item["facility"] == {"code": "1040001", "name": "Puskesmas Loa Janan"}
     assert item["client"]["name"] == "test desk"
     assert item["operator_id"] == "rina"

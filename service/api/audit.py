@@ -42,7 +42,6 @@ from service.documents import (
     snapshot_document,
 )
 from service.errors import Problem
-from service.ledger.store import leaf_index, leaf_indexes
 
 blp = Blueprint("audit", __name__, url_prefix="/v1/audit", description="Audit (auditors only)")
 S422 = "Invalid filter (INVALID_FILTER): errors names each parameter"
@@ -58,14 +57,14 @@ def _filter(query: dict[str, Any]) -> CheckFilter:
         ) from invalid
 
 
-def _document(entry: AuditEntry, leaf_index: int | None) -> dict[str, Any]:
+def _document(entry: AuditEntry) -> dict[str, Any]:
     return audit_document(
         entry.record,
         entry.snapshots,
         entry.facility,
         entry.client,
         app_settings().policy.zone,
-        leaf_index,
+        entry.leaf_index,
     )
 
 
@@ -78,9 +77,8 @@ def _document(entry: AuditEntry, leaf_index: int | None) -> dict[str, Any]:
 def list_checks(query: dict[str, Any]) -> Any:
     """Records matching every given filter; ``next_cursor`` fetches the following page."""
     page = list_records(db.session(), _filter(query), query["limit"], query["cursor"])
-    ledger = leaf_indexes(db.session(), (entry.record.id for entry in page.entries))
     return {
-        "items": [_document(entry, ledger.get(entry.record.id)) for entry in page.entries],
+        "items": [_document(entry) for entry in page.entries],
         "next_cursor": page.next_cursor,
     }
 
@@ -130,7 +128,7 @@ def get_check(check_id: str) -> Any:
     entry = find_entry(db.session(), reference)
     if entry is None:
         raise check_not_found()
-    return _document(entry, leaf_index(db.session(), entry.record.id))
+    return _document(entry)
 
 
 @blp.route("/checks/<string:check_id>/replay", methods=["GET"])

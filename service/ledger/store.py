@@ -5,7 +5,7 @@ Only reads. The sequencer (``service.ledger.sequencer``) is the one writer.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -53,19 +53,6 @@ def hash_reader(session: Session) -> HashReader:
 def leaf_index(session: Session, record_id: int) -> int | None:
     """The record's position in the log, or None while it is not sequenced."""
     return session.scalar(select(LedgerEntry.leaf_index).where(LedgerEntry.record_id == record_id))
-
-
-def leaf_indexes(session: Session, record_ids: Iterable[int]) -> dict[int, int]:
-    """The position in the log of each of these records that is sequenced, by record id."""
-    wanted = set(record_ids)
-    if not wanted:
-        return {}
-    rows = session.execute(
-        select(LedgerEntry.record_id, LedgerEntry.leaf_index).where(
-            LedgerEntry.record_id.in_(wanted)
-        )
-    )
-    return {record_id: index for record_id, index in rows}
 
 
 def leaf_rows(start: int, end: int) -> Select[Any]:
