@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.orm import Session
 
 from models import CheckRecord, Client, LedgerEntry, LedgerHash, LedgerQueue
@@ -83,3 +85,22 @@ def stored_hash_table(session: Session) -> dict[int, bytes]:
     """Every stored hash by position."""
     rows = session.execute(select(LedgerHash.position, LedgerHash.hash))
     return {position: bytes(hash_) for position, hash_ in rows}
+
+
+@contextmanager
+def without_foreign_keys(engine: Engine) -> Iterator[Connection]:
+    """A transaction that may break foreign keys, as someone with the database's files could.
+
+    The connection is thrown away afterwards, so that no other test gets it from the pool.
+    """
+    with engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        else:
+            connection.exec_driver_sql("SET session_replication_role = replica")
+        connection.commit()
+        try:
+            with connection.begin():
+                yield connection
+        finally:
+            connection.invalidate()

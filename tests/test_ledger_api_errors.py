@@ -7,14 +7,15 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, delete, update
 from sqlalchemy.orm import Session
 
+from models import CheckRecord
 from service.check_ids import new_check_id
 from service.clients import KEY_PREFIX
 from tests.audit_records import client_of
 from tests.conftest import bearer
-from tests.ledger_records import add_records, check_id_of, sequence_all
+from tests.ledger_records import add_records, check_id_of, sequence_all, without_foreign_keys
 
 ENDPOINTS = [
     "/v1/ledger/checkpoint",
@@ -144,3 +145,34 @@ def test_an_unknown_reference_is_404_and_a_mistyped_one_422(
     typo = sequenced[0][:-1] + ("A" if sequenced[0][-1] != "A" else "B")
     mistyped = problem(http, keys, path, check_id=typo, tree_size=4)
     assert (mistyped["status"], mistyped["code"]) == (422, "INVALID_CHECK_ID")
+
+
+def test_an_entry_whose_record_was_deleted_or_altered_is_a_409_naming_it(
+    http: FlaskClient, keys: dict[str, str], engine: Engine, session: Session
+) -> None:
+    desk = client_of(session, keys["desk"])
+    ids = add_records(session, desk, 8)
+    sequence_all(engine)
+    with without_foreign_keys(engine) as connection:
+        connection.execute(delete(CheckRecord).where(CheckRecord.id == ids[3]))
+        # A JSON string where the leaf encoding needs an array: no leaf bytes exist for it.
+        connection.execute(update(CheckRecord).where(CheckRecord.id == ids[6]).values(reasons="x"))
+
+    def entries(start: int) -> Any:
+        response = http.get(
+            "/v1/ledger/entries",
+            headers=bearer(keys["auditor"]),
+            query_string={"start": start, "end": 8},
+        )
+        return response.status_code, response.get_json()
+
+    # Each page stops just before a leaf it cannot serve, so every entry keeps its index.
+    assert [entries(0)[0], len(entries(0)[1]["entries"])] == [200, 3]
+    status, body = entries(3)
+    assert (status, body["code"], body["leaf_index"]) == (409, "ENTRY_UNAVAILABLE", 3)
+    assert body["detail"] == "Entri 3 tidak dapat disajikan: its check record was deleted."
+    assert [entries(4)[0], len(entries(4)[1]["entries"])] == [200, 2]
+    status, body = entries(6)
+    assert (status, body["code"], body["leaf_index"]) == (409, "ENTRY_UNAVAILABLE", 6)
+    assert "its check record can no longer be encoded (reasons:" in body["detail"]
+    assert [entries(7)[0], len(entries(7)[1]["entries"])] == [200, 1]

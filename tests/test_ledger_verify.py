@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 
 import pytest
 from click.testing import CliRunner, Result
@@ -17,7 +16,7 @@ from service.ledger.merkle import leaf_hash, stored_hash_count, stored_hash_inde
 from service.ledger.note import generate_signer_key, parse_signer_key, verifier_key
 from service.ledger.sequencer import signed_checkpoint
 from tests.audit_records import client_of
-from tests.ledger_records import add_records, check_id_of, sequence_all
+from tests.ledger_records import add_records, check_id_of, sequence_all, without_foreign_keys
 
 ROUNDS = (4, 4, 4)
 
@@ -43,25 +42,6 @@ def findings(result: Result) -> list[str]:
     assert result.exit_code == 1, result.output
     assert "the ledger does not verify" in result.stderr
     return result.stdout.splitlines()
-
-
-@contextmanager
-def without_foreign_keys(engine: Engine) -> Iterator[Connection]:
-    """A transaction that may break foreign keys, as someone with the database's files could.
-
-    The connection is thrown away afterwards, so that no other test gets it from the pool.
-    """
-    with engine.connect() as connection:
-        if connection.dialect.name == "sqlite":
-            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
-        else:
-            connection.exec_driver_sql("SET session_replication_role = replica")
-        connection.commit()
-        try:
-            with connection.begin():
-                yield connection
-        finally:
-            connection.invalidate()
 
 
 def test_an_untouched_log_verifies_with_a_one_line_summary(

@@ -123,6 +123,8 @@ class FakeLedger:
         self.hashes: list[bytes] = []
         self.positions: dict[str, int] = {}
         self.page_limit = 7
+        # Indexes whose record was deleted: the service cannot serve them (409).
+        self.unservable: set[int] = set()
         self.size = 0
         self.checkpoint = ""
         for entry in entries:
@@ -198,8 +200,10 @@ class FakeLedger:
         """Entries from ``start``, fewer than asked, as a server may answer."""
         if not 0 <= start < end <= self.size or end - start > 1000:
             return problem(422, "range outside the latest checkpoint", "OUTSIDE_CHECKPOINT")
-        page = self.entries[start : min(end, start + self.page_limit)]
-        return as_json({"entries": [b64(entry) for entry in page]})
+        if start in self.unservable:
+            return problem(409, f"entry {start}: its check record was deleted", "ENTRY_UNAVAILABLE")
+        stop = min([end, start + self.page_limit, *(i for i in self.unservable if i > start)])
+        return as_json({"entries": [b64(entry) for entry in self.entries[start:stop]]})
 
 
 def b64(value: bytes) -> str:
@@ -353,6 +357,20 @@ def test_changed_entry_is_named_by_its_index(api: LedgerApi, tmp_path: Path, ind
     )
     assert "NOT VERIFIED" in result.stdout
     assert Path(earlier).read_bytes() != api.ledger.checkpoint.encode()
+
+
+def test_entry_the_service_cannot_serve_is_named_by_its_index(
+    api: LedgerApi, tmp_path: Path
+) -> None:
+    earlier = kept(tmp_path, api.ledger.checkpoint)
+    api.ledger.unservable.add(9)
+    result = verify(api.url, tmp_path, "--checkpoint", earlier, "--entries")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert (
+        "FAIL  entry index 9: the API cannot serve it (the API answered HTTP 409 "
+        "ENTRY_UNAVAILABLE to /v1/ledger/entries: entry 9: its check record was deleted)"
+    ) in result.stdout
+    assert "NOT VERIFIED" in result.stdout
 
 
 def test_rewritten_history_fails_the_consistency_proof(api: LedgerApi, tmp_path: Path) -> None:

@@ -43,6 +43,8 @@ KEY_VARIABLE = "JAMKESDA_AUDITOR_KEY"
 HASH_SIZE = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 PAGE_SIZE = 1000
+# The service's code for an entry it cannot serve (its record deleted or altered).
+ENTRY_UNAVAILABLE = "ENTRY_UNAVAILABLE"
 ED25519 = b"\x01"
 SIGNATURE_PREFIX = "\u2014 "
 MAX_SIGNATURES = 100
@@ -332,7 +334,14 @@ class LedgerApi:
     def entries(self, start: int, end: int) -> Iterator[bytes]:
         """The entries [start, end), page by page, as far as the server cares to answer."""
         while start < end:
-            page = self.json("/v1/ledger/entries", start=start, end=min(start + PAGE_SIZE, end))
+            try:
+                page = self.json("/v1/ledger/entries", start=start, end=min(start + PAGE_SIZE, end))
+            except HttpStatus as error:
+                # The service cannot serve an entry whose record was deleted or altered
+                # past encoding: that is tamper evidence, not a failure to check.
+                if error.code != ENTRY_UNAVAILABLE:
+                    raise
+                raise Failed(f"entry index {start}: the API cannot serve it ({error})") from error
             encoded = page.get("entries")
             if not isinstance(encoded, list) or not encoded:
                 raise Failed(f"the API returned no entries from index {start} on")

@@ -18,6 +18,7 @@ ERROR_DESCRIPTIONS = {
     401: "Missing, unknown or revoked key",
     403: "The key's role may not do this",
     404: "Not found",
+    409: "Conflicts with the stored data",
     413: "Body over 64 KiB",
     415: "Body is not application/json",
     422: "Invalid request",

@@ -28,6 +28,7 @@ from service.clients import Role
 from service.errors import Problem
 from service.ledger import proofs
 from service.ledger.note import Signer, verifier_key
+from service.ledger.store import EntryUnavailable
 
 blp = Blueprint("ledger", __name__, url_prefix="/v1/ledger", description="Ledger (auditors only)")
 S422 = (
@@ -156,13 +157,30 @@ def consistency(query: dict[str, Any]) -> Any:
 @blp.route("/entries", methods=["GET"])
 @blp.doc(summary="The leaves from start up to end (exclusive), in order", security=BEARER)
 @blp.response(200, EntriesSchema)
-@problems(blp, 401, 403, 422, 503, s422=S422)
+@problems(
+    blp,
+    401,
+    403,
+    409,
+    422,
+    503,
+    s409="The entry at start cannot be served: its record was deleted or altered "
+    "(ENTRY_UNAVAILABLE, with leaf_index)",
+    s422=S422,
+)
 @requires(Role.AUDITOR)
 @blp.arguments(EntriesQuerySchema, location="query", unknown="raise")
 def entries(query: dict[str, Any]) -> Any:
-    """At most 1000 leaves from ``start`` on; ask again from where a page stops."""
+    """At most 1000 leaves from ``start`` on; ask again from where a page stops.
+
+    A page stops before a leaf whose record was deleted or can no longer be encoded;
+    asked for from that leaf on, the answer is a 409 naming it, which is tamper evidence.
+    """
     try:
         leaves = proofs.entries(db.session(), query["start"], query["end"])
     except proofs.OutsideCheckpoint as error:
         raise _outside(error) from error
+    except EntryUnavailable as error:
+        detail = f"Entri {error.leaf_index} tidak dapat disajikan: {error.reason}."
+        raise Problem(409, "ENTRY_UNAVAILABLE", detail, leaf_index=error.leaf_index) from error
     return {"entries": [_b64(leaf) for leaf in leaves]}

@@ -8,11 +8,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import RowMapping, Select, func, select
 from sqlalchemy.orm import Session
 
 from models import CheckRecord, LedgerCheckpoint, LedgerEntry, LedgerHash
-from service.ledger.leaf import FIELDS, encode_leaf
+from service.ledger.leaf import FIELDS, UnencodableRecord, encode_leaf
 from service.ledger.merkle import HashReader
 
 # The most leaves one call of ``entries`` returns (SPEC §5: a page holds at most 1000).
@@ -69,20 +69,52 @@ def leaf_rows(start: int, end: int) -> Select[Any]:
     )
 
 
+class EntryUnavailable(LookupError):
+    """A leaf the log cannot serve: its record was deleted, or changed past encoding."""
+
+    def __init__(self, leaf_index: int, reason: str) -> None:
+        """The leaf at fault and what is wrong with it."""
+        super().__init__(f"leaf {leaf_index}: {reason}")
+        self.leaf_index = leaf_index
+        self.reason = reason
+
+
+MISSING_ENTRY = "the log has no entry with this index"
+
+
 def entries(session: Session, start: int, end: int) -> list[bytes]:
     """The leaf bytes of leaves ``start`` up to ``end`` (exclusive), at most MAX_ENTRIES.
 
     Leaves are re-encoded from the records as they are stored now: a record changed
-    since it was sequenced gives leaf bytes that no longer hash to the signed root.
+    since it was sequenced gives leaf bytes that no longer hash to the signed root. A
+    leaf that cannot be served at all ends the page just before it, so that every entry
+    served is at its own index; asked for first, it raises ``EntryUnavailable``.
     """
     end = min(end, start + MAX_ENTRIES)
-    statement = (
-        select(*LEAF_COLUMNS)
-        .join(LedgerEntry, LedgerEntry.record_id == CheckRecord.id)
-        .where(LedgerEntry.leaf_index >= start, LedgerEntry.leaf_index < end)
-        .order_by(LedgerEntry.leaf_index)
-    )
-    return [encode_leaf(row) for row in session.execute(statement).mappings()]
+    leaves: list[bytes] = []
+    for row in session.execute(leaf_rows(start, end)).mappings():
+        try:
+            leaves.append(_leaf_bytes(row, start + len(leaves)))
+        except EntryUnavailable:
+            if leaves:
+                break
+            raise
+    if not leaves:
+        raise EntryUnavailable(start, MISSING_ENTRY)
+    return leaves
+
+
+def _leaf_bytes(row: RowMapping, index: int) -> bytes:
+    """The leaf bytes of a ``leaf_rows`` row expected at ``index``, or ``EntryUnavailable``."""
+    if row["leaf_index"] != index:
+        raise EntryUnavailable(index, MISSING_ENTRY)
+    if row["id"] is None:
+        raise EntryUnavailable(index, "its check record was deleted")
+    try:
+        return encode_leaf(row)
+    except UnencodableRecord as error:
+        reason = f"its check record can no longer be encoded ({error})"
+        raise EntryUnavailable(index, reason) from error
 
 
 def latest_checkpoint(session: Session) -> LedgerCheckpoint | None:
