@@ -18,6 +18,7 @@ from service.ledger.merkle import (
     InvalidProof,
     consistency_proof,
     inclusion_proof,
+    leaf_and_inclusion_proof,
     leaf_hash,
     node_hash,
     root_hash,
@@ -243,6 +244,17 @@ def test_every_inclusion_proof_is_the_rfc_path_and_verifies() -> None:
             proof = inclusion_proof(index, size, SMALL_STORE.read)
             assert proof == path(index, SMALL_STORE.leaves[:size])
             verify_inclusion(SMALL_STORE.leaves[index], index, size, proof, root)
+
+
+def test_the_leaf_and_its_proof_come_from_one_read() -> None:
+    """leaf_and_inclusion_proof: the stored leaf hash and the same PATH, in a single read."""
+    for size in range(1, SMALL + 1):
+        for index in range(size):
+            SMALL_STORE.reads.clear()
+            leaf, proof = leaf_and_inclusion_proof(index, size, SMALL_STORE.read)
+            assert len(SMALL_STORE.reads) == 1
+            assert leaf == SMALL_STORE.leaves[index]
+            assert proof == path(index, SMALL_STORE.leaves[:size])
 
 
 def test_every_consistency_proof_is_the_rfc_proof_and_verifies() -> None:

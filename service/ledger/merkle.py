@@ -96,6 +96,21 @@ def tree_hash(tree_size: int, read_hashes: HashReader) -> bytes:
 
 def inclusion_proof(index: int, tree_size: int, read_hashes: HashReader) -> list[bytes]:
     """The proof that leaf ``index`` is in the tree of ``tree_size`` leaves (RFC 9162 PATH)."""
+    return _range_hashes(_inclusion_ranges(index, tree_size), read_hashes)
+
+
+def leaf_and_inclusion_proof(
+    index: int, tree_size: int, read_hashes: HashReader
+) -> tuple[bytes, list[bytes]]:
+    """Leaf ``index``'s hash and its inclusion proof, from one read of the stored hashes."""
+    *proof, leaf = _range_hashes(
+        [*_inclusion_ranges(index, tree_size), (index, index + 1)], read_hashes
+    )
+    return leaf, proof
+
+
+def _inclusion_ranges(index: int, tree_size: int) -> list[tuple[int, int]]:
+    """The ranges of leaves whose hashes make up leaf ``index``'s proof, leaf side first."""
     if not 0 <= index < tree_size:
         raise ValueError(f"leaf {index} is not in a tree of {tree_size} leaves")
     # Walk from the root down to the leaf, keeping the range not taken at each split.
@@ -110,7 +125,7 @@ def inclusion_proof(index: int, tree_size: int, read_hashes: HashReader) -> list
             ranges.append((lo, middle))
             lo = middle
     ranges.reverse()
-    return _range_hashes(ranges, read_hashes)
+    return ranges
 
 
 def consistency_proof(size1: int, size2: int, read_hashes: HashReader) -> list[bytes]:

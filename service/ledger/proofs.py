@@ -14,12 +14,10 @@ from service.ledger import store
 from service.ledger.merkle import (
     EMPTY_ROOT,
     consistency_proof,
-    inclusion_proof,
-    stored_hash_index,
+    leaf_and_inclusion_proof,
 )
 from service.ledger.note import Signer
 from service.ledger.sequencer import signed_checkpoint
-from service.records import find_record
 
 
 class OutsideCheckpoint(ValueError):
@@ -59,27 +57,20 @@ def latest_note(session: Session, signer: Signer) -> str:
     return latest.note if latest else signed_checkpoint(signer, 0, EMPTY_ROOT)
 
 
-def checkpoint_size(session: Session) -> int:
-    """The tree size of the latest stored checkpoint (0 before the first)."""
-    latest = store.latest_checkpoint(session)
-    return latest.tree_size if latest else 0
-
-
 def inclusion(session: Session, check_id: str, tree_size: int) -> Inclusion | None:
     """The proof that the record ``check_id`` is in the tree of ``tree_size`` leaves.
 
     None when no record has this reference; ``NotInTree`` when it has no leaf in that tree.
     """
     _within(session, tree_size, 1, "tree_size")
-    record = find_record(session, check_id)
-    if record is None:
+    found = store.leaf_of_check(session, check_id)
+    if found is None:
         return None
-    index = store.leaf_index(session, record.id)
+    index = found.leaf_index
     if index is None or index >= tree_size:
         raise NotInTree(index)
-    reader = store.hash_reader(session)
-    [leaf_hash] = reader([stored_hash_index(0, index)])
-    return Inclusion(index, tree_size, leaf_hash, inclusion_proof(index, tree_size, reader))
+    leaf_hash, proof = leaf_and_inclusion_proof(index, tree_size, store.hash_reader(session))
+    return Inclusion(index, tree_size, leaf_hash, proof)
 
 
 def consistency(session: Session, first: int, second: int) -> list[bytes]:
@@ -102,7 +93,7 @@ def entries(session: Session, start: int, end: int) -> list[bytes]:
 
 def _within(session: Session, value: int, smallest: int, name: str) -> int:
     """The latest checkpoint's size, after checking that ``value`` lies within it."""
-    size = checkpoint_size(session)
+    size = store.checkpoint_size(session)
     if not smallest <= value <= size:
         raise OutsideCheckpoint(
             f"{name} must be from {smallest} up to the latest checkpoint's size, {size}", size
