@@ -18,7 +18,8 @@ as many consistency proofs from random earlier sizes, each checked against the s
 checkpoint with the service's RFC 9162 verifier.
 
 Run: ``.venv/bin/python -m bench.bench_ledger``. Settings (environment): the above, and
-BENCH_SECONDS (each load run, default 12), BENCH_ROUNDS (default 3).
+BENCH_SECONDS (each load run, default 12), BENCH_ROUNDS (default 3), BENCH_LEDGER_PARTS
+(``cost,scale`` by default; one of them runs that part alone, and the table shows its rows).
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ SECONDS = int(os.environ.get("BENCH_SECONDS", "12"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 CONNECTIONS = 16
 POLL_SECONDS = 0.05
+PARTS = set(os.environ.get("BENCH_LEDGER_PARTS", "cost,scale").split(","))
 TARGET_RATIO = 0.9
 TARGET_SEQUENCED_S = 2.0
 TARGET_PROOF_MS = 20.0
@@ -287,12 +289,22 @@ def verdict(passed: bool) -> str:
 
 
 def main() -> None:
-    """Run both parts, print the table, write bench/results/ledger.json."""
+    """Run the parts asked for, print the table, write bench/results/ledger.json."""
     with tempfile.TemporaryDirectory(prefix="bench_ledger_") as tmp:
-        cost = cost_of_sequencing(Path(tmp))
-        scale = at_scale(Path(tmp))
+        cost = cost_of_sequencing(Path(tmp)) if "cost" in PARTS else None
+        scale = at_scale(Path(tmp)) if "scale" in PARTS else None
+    rows = [*_cost_rows(cost), *_scale_rows(scale)]
+    print_table("Ledger: cost of sequencing, and the log at scale", rows,
+                ("figure", "value", "target", "verdict"))  # fmt: skip
+    path = write_results("ledger", {"cost": cost, "scale": scale})
+    print(f"\nwrote {path}")
+
+
+def _cost_rows(cost: dict[str, Any] | None) -> list[tuple[str, Any, str, str]]:
+    if cost is None:
+        return []
     latency = cost["sequencing_latency_s"]
-    rows = [
+    return [
         ("checks/s, sequencer off (rounds)", cost["checks_per_s_off"], "", ""),
         ("checks/s, sequencer on (rounds)", cost["checks_per_s_on"], "", ""),
         ("ratio on/off, median of rounds", cost["ratio"], f">= {TARGET_RATIO}",
@@ -300,6 +312,14 @@ def main() -> None:
         ("sequencing latency p50 / p99 / max (s)",
          f"{latency['p50']} / {latency['p99']} / {latency['max']}", f"<= {TARGET_SEQUENCED_S}",
          verdict(latency["max"] <= TARGET_SEQUENCED_S)),
+        ("5xx answers under load", cost["server_errors"], "0", verdict(cost["server_errors"] == 0)),
+    ]  # fmt: skip
+
+
+def _scale_rows(scale: dict[str, Any] | None) -> list[tuple[str, Any, str, str]]:
+    if scale is None:
+        return []
+    return [
         (f"ledger sequence, {scale['records']:,} records (s)", scale["sequence_s"], "", ""),
         ("ledger sequence peak RSS (MB)", scale["sequence_peak_rss_mb"], "", ""),
         (f"ledger verify, {scale['records']:,} records (s)", scale["verify_s"], "", ""),
@@ -308,12 +328,7 @@ def main() -> None:
          f"p99 <= {TARGET_PROOF_MS}", verdict(scale["inclusion_ms"]["p99"] <= TARGET_PROOF_MS)),
         ("consistency proof p50 / p99 / max (ms)", _triple(scale["consistency_ms"]),
          f"p99 <= {TARGET_PROOF_MS}", verdict(scale["consistency_ms"]["p99"] <= TARGET_PROOF_MS)),
-        ("5xx answers under load", cost["server_errors"], "0", verdict(cost["server_errors"] == 0)),
     ]  # fmt: skip
-    print_table("Ledger: cost of sequencing, and the log at scale", rows,
-                ("figure", "value", "target", "verdict"))  # fmt: skip
-    path = write_results("ledger", {"cost": cost, "scale": scale})
-    print(f"\nwrote {path}")
 
 
 def _triple(figures: dict[str, float]) -> str:
