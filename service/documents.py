@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import tzinfo
 from typing import Any
 
-from models import AccessRecord, CheckRecord, Client, Facility, Snapshot
+from models import AccessRecord, CheckRecord, Client, Snapshot
 from service.audit.replay import Replay
 from service.clock import local_iso
 from service.decision import Decision, Outcome, Reason
@@ -52,17 +52,18 @@ def check_document(
 
 
 def audit_document(
-    record: CheckRecord,
+    record: CheckRecord | CheckEntry,
     snapshots: SnapshotSet,
-    facility: Facility | None,
-    client: Client | None,
+    facility_name: str | None,
+    client_name: str | None,
     zone: tzinfo,
     leaf_index: int | None = None,
 ) -> dict[str, Any]:
     """An ``AuditRecord``: the check's answer plus who asked, how, and on which data.
 
     A refused request (``INVALID_REQUEST``) decided nothing: it has no dispute, and its
-    ``errors`` say which fields were wrong. ``leaf_index`` is the record's place in the
+    ``errors`` say which fields were wrong. A facility or client whose name is None (none
+    named, or not on file) is shown as null. ``leaf_index`` is the record's place in the
     ledger, None until it is sequenced.
     """
     document = check_document(record, snapshots, zone)
@@ -70,8 +71,14 @@ def audit_document(
         document["dispute"] = None
     return {
         **document,
-        "facility": {"code": facility.code, "name": facility.name} if facility else None,
-        "client": {"id": client.id, "name": client.name} if client else None,
+        "facility": (
+            {"code": record.facility_code, "name": facility_name}
+            if facility_name is not None
+            else None
+        ),
+        "client": (
+            {"id": record.client_id, "name": client_name} if client_name is not None else None
+        ),
         "operator_id": record.operator_id,
         "channel": record.channel,
         "request": {

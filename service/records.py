@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -91,6 +92,14 @@ def append_record(database: Session | Connection, entry: CheckEntry) -> CheckEnt
         if appended is not None:
             return dataclasses.replace(entry, id=appended["id"], check_id=values["check_id"])
     raise ReferencesExhausted(f"{MAX_DRAWS} drawn check references were all taken")
+
+
+def entry_of(row: Mapping[Any, Any]) -> CheckEntry:
+    """The entry of a row holding every column of ``check_records`` (and maybe more)."""
+    return CheckEntry(**{name: row[name] for name in _FIELDS})
+
+
+_FIELDS = (*_COLUMNS, "id")
 
 
 def find_record(session: Session, check_id: str) -> CheckRecord | None:

@@ -61,8 +61,8 @@ def _document(entry: AuditEntry) -> dict[str, Any]:
     return audit_document(
         entry.record,
         entry.snapshots,
-        entry.facility,
-        entry.client,
+        entry.facility_name,
+        entry.client_name,
         app_settings().policy.zone,
         entry.leaf_index,
     )
