@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from models import Client
@@ -26,6 +27,7 @@ from tests.audit_records import (
 )
 from tests.conftest import bearer
 from tests.factories import TODAY
+from tests.ledger_records import sequence_all
 
 WITA = ZoneInfo("Asia/Makassar")
 FACILITY_OF = {"desk": "1040001", "integration": "1040002", "other_desk": "1040003"}
@@ -231,6 +233,32 @@ def test_records_made_through_the_api_are_listed_with_everything_an_auditor_need
     assert items[0]["decision"] == "INVALID_REQUEST"
     assert items[0]["errors"] == refused["errors"]
     assert items[0]["facility"]["code"] == "1040002"
+
+
+def test_every_listed_item_is_exactly_what_the_record_endpoint_answers(
+    http: FlaskClient,
+    keys: dict[str, str],
+    session: Session,
+    engine: Engine,
+    records: dict[str, str],
+) -> None:
+    """The listing writes its JSON without the schema's dump; the record endpoint dumps."""
+    add_people(session)
+    post_check(http, keys["desk"], nik=RESIDENT, service_type="emergency", birth_date="1990-01-01")
+    post_check(http, keys["integration"], nik=MOVED_OUT, patient_name="X", external_ref="RM-1")
+    post_check(http, keys["desk"], nik="123")
+    sequence_all(engine)
+    post_check(http, keys["desk"], nik=RESIDENT)
+    items = auditor_get(http, keys, "/v1/audit/checks", limit=500).get_json()["items"]
+    assert len(items) == len(SPECS) + 4
+    assert {item["decision"] for item in items} >= {"ELIGIBLE", "NOT_ELIGIBLE", "INVALID_REQUEST"}
+    assert any(item["coverage"] for item in items)
+    assert any(item["emergency_notice"] for item in items)
+    assert any(item["ledger"] for item in items)
+    assert not all(item["ledger"] for item in items)
+    for item in items:
+        single = auditor_get(http, keys, f"/v1/audit/checks/{item['check_id']}")
+        assert single.get_json() == item
 
 
 @pytest.mark.parametrize(

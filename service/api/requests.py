@@ -1,10 +1,12 @@
-"""Reading a request: the JSON body (415, 400), a check reference (422, 404), the settings."""
+"""Reading a request (the JSON body, a check reference, the settings) and a fast JSON answer."""
 
 from __future__ import annotations
 
+import json
+from datetime import date
 from typing import Any
 
-from flask import current_app, request
+from flask import Response, current_app, request
 
 from service.check_ids import InvalidCheckId, parse_check_id
 from service.config import Settings
@@ -37,3 +39,21 @@ def check_not_found() -> Problem:
 def app_settings() -> Settings:
     """The settings the app was built with."""
     return current_app.extensions["jamkesda.settings"]  # type: ignore[no-any-return]
+
+
+def json_answer(document: Any) -> Response:
+    """A 200 JSON answer of a document already in its schema's shape, without the dump.
+
+    flask-smorest dumps a view's result through its response schema, which took 20,000
+    Python calls for a page of 50 audit records: five times the query and the documents
+    together. A view whose documents hold exactly the schema's fields returns this
+    instead (the schema still documents it); dates are written ``YYYY-MM-DD``, as the
+    schema's ``Date`` fields write them.
+    """
+    return Response(json.dumps(document, default=_json_value), mimetype="application/json")
+
+
+def _json_value(value: Any) -> str:
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} has no JSON form in an answer")
