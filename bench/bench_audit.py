@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 import os
 import random
+import shutil
 import sys
 import tempfile
 import threading
@@ -50,7 +51,15 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from bench.audit_data import AuditData, load
-from bench.common import Server, bench_env, fresh_database, print_table, serving, write_results
+from bench.common import (
+    RESULTS_DIR,
+    Server,
+    bench_env,
+    fresh_database,
+    print_table,
+    serving,
+    write_results,
+)
 from service.audit.cursor import decode_cursor, encode_cursor
 from service.audit.export import export_statement
 from service.audit.filters import check_filter
@@ -535,6 +544,10 @@ def main() -> None:
                 export = measure_export(auditor, server, export_params)
                 loads["after_export"] = load_average()
             plans = _plans_of_misses(engine, timings, export, export_params, key)
+            # The server's own time for each request (gunicorn's access log, in ms), to
+            # set beside the client's.
+            RESULTS_DIR.mkdir(exist_ok=True)
+            shutil.copyfile(log, RESULTS_DIR / "audit_server.log")
         except Exception:
             print(log.read_text(encoding="utf-8", errors="replace")[-4000:], file=sys.stderr)
             raise
