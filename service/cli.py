@@ -119,3 +119,8 @@ def openapi_write(path: str) -> None:
 main.add_command(import_command)
 main.add_command(demo_command)
 main.add_command(ledger_command)
+
+
+if __name__ == "__main__":
+    # ``python -m service.cli``: how ``jamkesda serve`` starts its ledger sequencer.
+    main()

@@ -26,25 +26,32 @@ errorlog = "-"
 # look-up; a revoked key therefore keeps working for at most this long (0: no cache).
 key_cache_seconds = float(os.environ.get("JAMKESDA_KEY_CACHE_SECONDS", "10"))
 
-# Each worker runs a ledger sequencer thread this often; a database lock lets only one
-# of them (on any server) work at a time. LEDGER_SEQUENCER=off leaves records queued, for
-# a server that must not sequence or for measuring what sequencing costs.
+# The server runs one ledger sequencer process beside its workers (``jamkesda ledger
+# sequence --follow``), draining this often, and starts it again if it dies; a database
+# lock lets only one sequencer (of any server) work at a time. LEDGER_SEQUENCER=off leaves
+# records queued, for a server that must not sequence or for measuring what it costs.
 ledger_sequencer = os.environ.get("LEDGER_SEQUENCER", "on").strip().lower() != "off"
 ledger_sequence_seconds = float(os.environ.get("LEDGER_SEQUENCE_INTERVAL", "0.5"))
 
 
 def post_worker_init(worker: Any) -> None:
-    """Give the worker's app its key cache and start its sequencer once the app is loaded."""
+    """Give the worker's app its key cache once the app is loaded."""
     from service.auth import enable_key_cache
-    from service.ledger.runner import start_sequencer
 
     enable_key_cache(worker.wsgi, key_cache_seconds)
+
+
+def when_ready(server: Any) -> None:
+    """Start the ledger sequencer process once the server listens."""
     if ledger_sequencer:
-        worker.ledger_sequencer = start_sequencer(worker.wsgi, ledger_sequence_seconds)
+        from service.ledger.runner import SequencerProcess
+
+        server.ledger_sequencer = SequencerProcess(ledger_sequence_seconds)
+        server.ledger_sequencer.start()
 
 
-def worker_exit(_server: Any, worker: Any) -> None:
-    """Stop the worker's sequencer thread between two rounds."""
-    sequencer = getattr(worker, "ledger_sequencer", None)
+def on_exit(server: Any) -> None:
+    """Stop the ledger sequencer process after the workers."""
+    sequencer = getattr(server, "ledger_sequencer", None)
     if sequencer is not None:
         sequencer.stop()

@@ -134,8 +134,6 @@ def test_the_server_configuration_gives_each_worker_its_cache(app: Flask) -> Non
     server = Server({"bind": None, "workers": None})
     worker = SimpleNamespace(wsgi=app)
     server.cfg.post_worker_init(worker)
-    # The hook starts the worker's ledger sequencer too: stop it as a worker's exit does.
-    server.cfg.worker_exit(server, worker)
     cache = app.extensions[KEY_CACHE]
     assert isinstance(cache, KeyCache)
     assert cache.seconds == 10

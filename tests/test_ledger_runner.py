@@ -1,19 +1,21 @@
-"""Running the sequencer: checkpoints when due, a thread that survives, a real server's log."""
+"""Running the sequencer: checkpoints when due, rounds that survive errors, a server's process."""
 
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import subprocess
+import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import requests
 from click.testing import CliRunner
-from flask import Flask
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
@@ -23,12 +25,11 @@ from service.cli import main
 from service.ledger import runner, store
 from service.ledger.merkle import EMPTY_ROOT, tree_hash
 from service.ledger.note import parse_checkpoint, verifier_key, verify_note
-from service.ledger.runner import SequencerThread, drain
-from service.server import Server
+from service.ledger.runner import drain, follow
 from tests.audit_records import client_of
 from tests.conftest import TEST_LEDGER_SIGNER, bearer
 from tests.ledger_records import add_records, log_order, queued
-from tests.test_server import NIK, running_server
+from tests.test_server import JAMKESDA, NIK, running_server, serving_process
 
 VERIFIER = verifier_key(TEST_LEDGER_SIGNER)
 
@@ -103,7 +104,7 @@ def test_the_sequence_command_drains_the_queue_and_checkpoints(
     assert again.stdout == "0 records appended to the log; no new checkpoint\n"
 
 
-def test_the_thread_logs_a_failed_round_and_goes_on(
+def test_following_logs_a_failed_round_and_goes_on(
     engine: Engine,
     session: Session,
     desk: Client,
@@ -120,16 +121,27 @@ def test_the_thread_logs_a_failed_round_and_goes_on(
 
     monkeypatch.setattr(runner, "drain", failing_once)
     ids = add_records(session, desk, 2)
-    thread = SequencerThread(engine, TEST_LEDGER_SIGNER, interval=0, every=0.01)
+    stopping = threading.Event()
+    thread = threading.Thread(
+        target=follow, args=(engine, TEST_LEDGER_SIGNER, 0, 0.01, stopping), daemon=True
+    )
     with caplog.at_level(logging.ERROR, logger="service.ledger.runner"):
         thread.start()
         try:
             assert wait_for(lambda: log_order(session) == ids, seconds=10)
         finally:
-            thread.stop()
+            stopping.set()
+            thread.join(10)
     assert not thread.is_alive()
     assert "ledger sequencing failed" in caplog.text
     assert "database gone" in caplog.text
+
+
+def test_following_stops_when_no_longer_wanted(engine: Engine) -> None:
+    answers = iter([True, True, False])
+    started = time.monotonic()
+    follow(engine, TEST_LEDGER_SIGNER, 0, 0.01, threading.Event(), lambda: next(answers))
+    assert time.monotonic() - started < 5
 
 
 def test_a_served_check_is_in_the_log_within_two_seconds(
@@ -166,15 +178,90 @@ def test_a_server_with_the_sequencer_off_leaves_records_queued(
         assert session.scalar(select(func.count()).select_from(LedgerCheckpoint)) == 0
 
 
-@pytest.mark.parametrize(("setting", "started"), [("on", True), ("off", False)])
-def test_each_server_worker_starts_a_sequencer_and_stops_it_at_exit(
-    app: Flask, monkeypatch: pytest.MonkeyPatch, setting: str, started: bool
+def sequencers_of(master: int) -> list[int]:
+    """The live ``ledger sequence --follow`` processes whose parent is ``master``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        state, parent = stat[stat.rindex(")") + 2 :].split()[:2]
+        if int(parent) == master and state != "Z" and b"--follow" in command:
+            found.append(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Whether a process with this id exists and is not a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
+def test_the_server_runs_one_sequencer_process_restarts_it_and_stops_it(
+    env: dict[str, str], engine: Engine, session: Session, keys: dict[str, str], tmp_path: Path
 ) -> None:
-    monkeypatch.setenv("LEDGER_SEQUENCER", setting)
-    server = Server({"bind": None, "workers": None})
-    worker = SimpleNamespace(wsgi=app)
-    server.cfg.post_worker_init(worker)
-    thread = getattr(worker, "ledger_sequencer", None)
-    assert (thread is not None and thread.is_alive()) == started
-    server.cfg.worker_exit(server, worker)
-    assert thread is None or not thread.is_alive()
+    served = {**env, "LEDGER_SEQUENCE_INTERVAL": "0.05"}
+    with serving_process(served, tmp_path / "server.log") as (base, master):
+        assert wait_for(lambda: len(sequencers_of(master.pid)) == 1, seconds=10)
+        [first] = sequencers_of(master.pid)
+        os.kill(first, signal.SIGKILL)
+        assert wait_for(lambda: sequencers_of(master.pid) not in ([], [first]), seconds=10)
+        [second] = sequencers_of(master.pid)
+        response = requests.post(
+            f"{base}/v1/checks", json={"nik": NIK}, headers=bearer(keys["desk"]), timeout=10
+        )
+        assert response.status_code == 201, response.text
+        # The new process needs a moment to start: this is about restarting, not latency.
+        assert wait_for(lambda: len(log_order(session)) == 1, seconds=15)
+    assert wait_for(lambda: not alive(second), seconds=10)
+    assert "the ledger sequencer exited" in (tmp_path / "server.log").read_text()
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
+def test_the_sequencer_process_exits_when_its_server_is_killed(
+    env: dict[str, str], engine: Engine, tmp_path: Path
+) -> None:
+    served = {**env, "LEDGER_SEQUENCE_INTERVAL": "0.05"}
+    with serving_process(served, tmp_path / "server.log") as (_base, master):
+        assert wait_for(lambda: len(sequencers_of(master.pid)) == 1, seconds=10)
+        [sequencer] = sequencers_of(master.pid)
+        master.kill()
+        master.wait(10)
+        assert wait_for(lambda: not alive(sequencer), seconds=10)
+
+
+def test_a_server_with_the_sequencer_off_runs_no_sequencer_process(
+    env: dict[str, str], engine: Engine, tmp_path: Path
+) -> None:
+    served = {**env, "LEDGER_SEQUENCER": "off"}
+    with serving_process(served, tmp_path / "server.log") as (_base, master):
+        time.sleep(1)
+        assert sequencers_of(master.pid) == []
+
+
+def test_sequence_follow_drains_until_sigterm(
+    env: dict[str, str], engine: Engine, session: Session, desk: Client
+) -> None:
+    process = subprocess.Popen(
+        [JAMKESDA, "ledger", "sequence", "--follow", "--every", "0.05"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        ids = add_records(session, desk, 3)
+        assert wait_for(lambda: log_order(session) == ids, seconds=15)
+        more = add_records(session, desk, 2, first=3)
+        assert wait_for(lambda: log_order(session) == ids + more, seconds=5)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=10)
+    assert process.returncode == 0, output

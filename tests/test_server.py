@@ -61,8 +61,10 @@ def wait_until_alive(base: str, process: subprocess.Popen[bytes], log: Path) -> 
 
 
 @contextmanager
-def running_server(env: dict[str, str], log: Path) -> Iterator[str]:
-    """Run ``jamkesda serve`` (one worker) on a free loopback port; yield its base URL."""
+def serving_process(
+    env: dict[str, str], log: Path
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Run ``jamkesda serve`` (one worker) on a free loopback port; its base URL and process."""
     port = free_port()
     with log.open("wb") as output:
         process = subprocess.Popen(
@@ -74,9 +76,16 @@ def running_server(env: dict[str, str], log: Path) -> Iterator[str]:
     try:
         base = f"http://127.0.0.1:{port}"
         wait_until_alive(base, process, log)
-        yield base
+        yield base, process
     finally:
         stop(process)
+
+
+@contextmanager
+def running_server(env: dict[str, str], log: Path) -> Iterator[str]:
+    """Run ``jamkesda serve`` (one worker) on a free loopback port; yield its base URL."""
+    with serving_process(env, log) as (base, _process):
+        yield base
 
 
 @pytest.fixture

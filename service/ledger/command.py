@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
+
 import click
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from service import config
@@ -16,7 +21,7 @@ from service.ledger.note import (
     parse_signer_key,
     verifier_key,
 )
-from service.ledger.runner import drain
+from service.ledger.runner import DEFAULT_EVERY_SECONDS, drain, follow
 from service.ledger.verify import Finding, verify_ledger
 
 
@@ -54,18 +59,52 @@ def keygen(origin: str) -> None:
 
 @ledger_command.command("sequence")
 @click.option("--force", is_flag=True, help="Sign a checkpoint now if the log grew.")
-def sequence(force: bool) -> None:
+@click.option(
+    "--follow",
+    is_flag=True,
+    help="Go on draining every --every seconds until stopped (SIGTERM or Ctrl-C).",
+)
+@click.option(
+    "--every",
+    type=click.FloatRange(min=0.01),
+    default=DEFAULT_EVERY_SECONDS,
+    show_default=True,
+    help="With --follow: seconds between two rounds.",
+)
+# For the process ``jamkesda serve`` starts: only that server (this process id) stops it,
+# and it stops by itself once orphaned (the server was killed without stopping it).
+@click.option("--server-pid", type=int, hidden=True)
+def sequence(force: bool, follow: bool, every: float, server_pid: int | None) -> None:
     """Append every queued record to the log, then sign a checkpoint if one is due."""
     signer = _signer()
     interval = _checkpoint_interval()
     engine = make_engine(config.database_url())
     try:
+        if follow:
+            _follow(engine, signer, interval, every, server_pid)
+            return
         done = drain(engine, signer, interval, force)
     finally:
         engine.dispose()
     signed = done.checkpoint
     checkpoint = f"checkpoint of size {signed.tree_size} signed" if signed else "no new checkpoint"
     click.echo(f"{done.appended} records appended to the log; {checkpoint}")
+
+
+def _follow(
+    engine: Engine, signer: Signer, interval: float, every: float, server_pid: int | None
+) -> None:
+    """Drain every ``every`` seconds until SIGTERM (or SIGINT, unless a server owns us)."""
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    if server_pid is None:
+        signal.signal(signal.SIGINT, lambda *_: stopping.set())
+        follow(engine, signer, interval, every, stopping)
+        return
+    # Ctrl-C in the server's terminal reaches its whole process group; the server stops
+    # this process itself, after its workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    follow(engine, signer, interval, every, stopping, lambda: os.getppid() == server_pid)
 
 
 @ledger_command.command("verify")

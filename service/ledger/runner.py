@@ -1,17 +1,24 @@
 """Running the sequencer: drain the queue and checkpoint, once or every few tenths of a second.
 
-Each server worker runs a ``SequencerThread`` (``service/gunicorn_conf.py``); the lock in
-``service.ledger.sequencer`` lets only one of them work at a time, so any number of workers
-and servers may run one. ``jamkesda ledger sequence`` calls ``drain`` once.
+``jamkesda ledger sequence`` drains once; with ``--follow`` it drains every few tenths of a
+second until stopped (``follow``). ``jamkesda serve`` runs one such process beside its
+workers and restarts it if it dies (``SequencerProcess``, started from
+``service/gunicorn_conf.py``): the request workers never sequence, so a batch of leaves to
+encode never holds a worker's interpreter lock while it serves checks. The lock in
+``service.ledger.sequencer`` lets only one sequencer work at a time, so any number of
+servers may each run one.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import Flask
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -21,6 +28,10 @@ from service.ledger.sequencer import BATCH, checkpoint, sequence
 
 logger = logging.getLogger(__name__)
 DEFAULT_EVERY_SECONDS = 0.5
+# How long a dead sequencer process is left dead before it is started again.
+RESTART_SECONDS = 1.0
+# How long a stopping sequencer process gets to finish its round before it is killed.
+STOP_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -46,43 +57,82 @@ def drain(engine: Engine, signer: Signer, interval: float, force: bool = False) 
     return Drained(appended, signed)
 
 
-class SequencerThread(threading.Thread):
-    """A daemon thread that drains the queue every ``every`` seconds until stopped."""
+def follow(
+    engine: Engine,
+    signer: Signer,
+    interval: float,
+    every: float,
+    stopping: threading.Event,
+    still_wanted: Callable[[], bool] = lambda: True,
+) -> None:
+    """Drain every ``every`` seconds until ``stopping`` is set or ``still_wanted()`` is false.
 
-    def __init__(self, engine: Engine, signer: Signer, interval: float, every: float) -> None:
-        """Run on ``engine``'s pool, signing with ``signer`` at most every ``interval`` s."""
-        super().__init__(name="ledger-sequencer", daemon=True)
-        self._engine = engine
-        self._signer = signer
-        self._interval = interval
-        self._every = every
+    An error is logged and the next round tries again: a database outage only delays
+    sequencing, and the queue keeps every record until it is back.
+    """
+    while not stopping.wait(every) and still_wanted():
+        try:
+            drain(engine, signer, interval)
+        except Exception:
+            logger.exception("ledger sequencing failed; trying again")
+
+
+class SequencerProcess:
+    """``jamkesda ledger sequence --follow`` as a child process, started again if it dies."""
+
+    def __init__(self, every: float) -> None:
+        """Drain every ``every`` seconds; the child reads the rest from the environment."""
+        self._command = [
+            sys.executable,
+            "-m",
+            "service.cli",
+            "ledger",
+            "sequence",
+            "--follow",
+            "--every",
+            str(every),
+            # The child stops by itself if this process dies without stopping it.
+            "--server-pid",
+            str(os.getpid()),
+        ]
         self._stopping = threading.Event()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()
+        self._watcher = threading.Thread(target=self._run, name="ledger-sequencer", daemon=True)
 
-    def run(self) -> None:
-        """Drain, wait, repeat; an error is logged and the next round tries again."""
-        while not self._stopping.wait(self._every):
+    @property
+    def pid(self) -> int | None:
+        """The running child's process id, if one runs."""
+        with self._lock:
+            return self._process.pid if self._process else None
+
+    def start(self) -> None:
+        """Start the child, and a thread that starts it again whenever it exits."""
+        self._watcher.start()
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            with self._lock:
+                if self._stopping.is_set():
+                    return
+                self._process = subprocess.Popen(self._command)  # noqa: S603 - our own command
+            # The server's master may reap the child first; wait() then reports 0.
+            status = self._process.wait()
+            if self._stopping.is_set():
+                return
+            logger.error("the ledger sequencer exited (status %s); starting it again", status)
+            self._stopping.wait(RESTART_SECONDS)
+
+    def stop(self) -> None:
+        """Stop the child (SIGTERM, then SIGKILL after STOP_SECONDS) and do not restart it."""
+        with self._lock:
+            self._stopping.set()
+            process = self._process
+        if process is not None and process.poll() is None:
+            process.terminate()
             try:
-                drain(self._engine, self._signer, self._interval)
-            except Exception:
-                # The worker serves checks whatever happens here: a database outage only
-                # delays sequencing, and the queue keeps every record until it is back.
-                logger.exception("ledger sequencing failed; trying again")
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """Ask the thread to stop after its current round, and wait for it a little."""
-        self._stopping.set()
-        if self.is_alive():
-            self.join(timeout)
-
-
-def start_sequencer(app: Flask, every: float) -> SequencerThread:
-    """Start a sequencer thread on the app's engine and settings."""
-    settings = app.extensions["jamkesda.settings"]
-    thread = SequencerThread(
-        app.extensions["jamkesda.engine"],
-        settings.ledger_signer,
-        settings.ledger_checkpoint_interval,
-        every,
-    )
-    thread.start()
-    return thread
+                process.wait(STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self._watcher.join(STOP_SECONDS)
