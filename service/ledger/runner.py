@@ -100,18 +100,13 @@ class SequencerProcess:
         self._lock = threading.Lock()
         self._watcher = threading.Thread(target=self._run, name="ledger-sequencer", daemon=True)
 
-    @property
-    def pid(self) -> int | None:
-        """The running child's process id, if one runs."""
-        with self._lock:
-            return self._process.pid if self._process else None
-
     def start(self) -> None:
         """Start the child, and a thread that starts it again whenever it exits."""
         self._watcher.start()
 
     def _run(self) -> None:
-        while not self._stopping.is_set():
+        while True:
+            # Under the lock, so that stop() either sees this child or none is started.
             with self._lock:
                 if self._stopping.is_set():
                     return
