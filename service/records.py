@@ -57,8 +57,9 @@ class CheckEntry:
 
 
 _COLUMNS = tuple(column.key for column in _TABLE.columns if column.key != "id")
+_FIELDS = (*_COLUMNS, "id")
 # The entry mirrors the table: a column added to one and not the other fails at import.
-assert set(_COLUMNS) | {"id"} == {field.name for field in dataclasses.fields(CheckEntry)}
+assert set(_FIELDS) == {field.name for field in dataclasses.fields(CheckEntry)}
 
 
 def _append_statement(insert: Any) -> Any:
@@ -97,9 +98,6 @@ def append_record(database: Session | Connection, entry: CheckEntry) -> CheckEnt
 def entry_of(row: Mapping[Any, Any]) -> CheckEntry:
     """The entry of a row holding every column of ``check_records`` (and maybe more)."""
     return CheckEntry(**{name: row[name] for name in _FIELDS})
-
-
-_FIELDS = (*_COLUMNS, "id")
 
 
 def find_record(session: Session, check_id: str) -> CheckRecord | None:
