@@ -260,6 +260,34 @@ def test_a_check_reads_back_the_same_for_its_facility_only(
     assert elsewhere.get_json()["code"] == "CHECK_NOT_FOUND"
 
 
+def test_every_kind_of_answer_is_exactly_what_the_schema_dumps(
+    http: FlaskClient, keys: dict[str, str], session: Session
+) -> None:
+    """The 201 is written without the schema's dump; GET /v1/checks/{id} still dumps it."""
+    answers = [check(http, keys["desk"], nik=RESIDENT)]  # before any import: null dates
+    population = add_snapshot(session, "population", TODAY - timedelta(days=3))
+    jamkesda = add_snapshot(session, "jamkesda", TODAY - timedelta(days=1))
+    add_person(session, population, RESIDENT, name="Siti Aminah", birth_date=date(1990, 1, 1))
+    add_membership(session, jamkesda, RESIDENT, kelas="II", end_date=TODAY + timedelta(days=30))
+    add_person(session, population, "6402010101800003", status="PINDAH")
+    session.commit()
+    answers += [
+        check(http, keys["desk"], nik=RESIDENT, patient_name="siti aminah"),
+        check(http, keys["desk"], nik="6402010101800003", service_type="emergency"),
+        check(http, keys["integration"], nik=UNKNOWN, birth_date="1990-01-01"),
+    ]
+    decisions = set()
+    for answer in answers:
+        assert answer.status_code == 201
+        assert answer.mimetype == "application/json"
+        body = answer.get_json()
+        decisions.add(body["decision"])
+        key = keys["integration"] if body["nik_masked"] == "6402**********99" else keys["desk"]
+        again = http.get(f"/v1/checks/{body['check_id']}", headers=bearer(key))
+        assert again.get_json() == body
+    assert decisions == {"UNDETERMINED", "ELIGIBLE", "NOT_ELIGIBLE"}
+
+
 def test_a_mistyped_reference_is_422_and_an_unknown_one_404(
     http: FlaskClient, keys: dict[str, str], registry: dict[str, Any]
 ) -> None:
