@@ -12,7 +12,12 @@ the 201 and 422 answers, and no answer may be a 5xx.
 
 Run: ``.venv/bin/python -m bench.bench_checks``. Settings (environment): BENCH_RESIDENTS,
 BENCH_SECONDS (each throughput run, default 12), BENCH_ROUNDS (of /healthz then checks,
-default 3), BENCH_CONNECTIONS (default 16), BENCH_DATABASE_URL (the PostgreSQL server).
+default 3), BENCH_CONNECTIONS (default 16), BENCH_DATABASE_URL (the PostgreSQL server),
+BENCH_FLOOR (default on; off skips the floor).
+
+The floor: the same rounds against ``bench/floor_app.py``, the product's own check behind a
+bare WSGI handler under the same gunicorn configuration. Its ratio bounds what any lighter
+HTTP layer could reach on this machine with this check; it is not a product figure.
 """
 
 from __future__ import annotations
@@ -59,6 +64,8 @@ RATE_CONNECTIONS = 25
 # The scripts stop sending this long before wrk's duration ends, so every request is answered.
 DRAIN_SECONDS = 3
 TARGET_RATIO = 0.35
+FLOOR = os.environ.get("BENCH_FLOOR", "on").strip().lower() != "off"
+FLOOR_APP = "bench.floor_app:app"
 TARGET_P50_MS = 5.0
 TARGET_P99_MS = 20.0
 # The mix of NIKs drawn: the whole registry, plus unknown valid NIKs and invalid ones
@@ -90,7 +97,7 @@ class Run:
     """One wrk run: what it sent and got, and what the database recorded meanwhile."""
 
     name: str
-    kind: str  # warm-up, healthz, checks or paced
+    kind: str  # warm-up, healthz, checks or paced; "floor healthz", "floor checks"
     statuses: dict[str, int]
     answers: int
     elapsed_s: float
@@ -117,7 +124,7 @@ class Run:
     @property
     def unexpected(self) -> dict[str, int]:
         """Statuses other than the expected ones (200 for healthz; 201 and 422 for checks)."""
-        expected = {"200"} if self.kind == "healthz" else {"201", "422"}
+        expected = {"200"} if self.kind.endswith("healthz") else {"201", "422"}
         return {status: n for status, n in self.statuses.items() if status not in expected}
 
     def ms(self, name: str) -> float:
@@ -303,47 +310,81 @@ def measure(database_url: str, niks: Path, keys: Path, log: Path) -> dict[str, A
 
     Throughput alternates /healthz and checks for ROUNDS rounds, so that a neighbour's burst
     on a shared machine spoils one round's ratio, not the figure (the median of the rounds).
+    Then, unless BENCH_FLOOR=off, the same rounds against the floor (``bench/floor_app.py``).
     """
     env = bench_env(database_url)
     records = Records(database_url)
+    runs: list[Run] = []
+    warm_up = WARM_UP_SECONDS + DRAIN_SECONDS
     try:
         with serving(env, log) as server:
-            base = server.base
-
-            def checks(name: str, kind: str, seconds: int, rate: float | None = None) -> Run:
-                connections = RATE_CONNECTIONS if rate else CONNECTIONS
-                return wrk(name, kind, f"{base}/v1/checks", records, seconds=seconds,
-                           connections=connections, niks=niks, keys=keys, rate=rate)  # fmt: skip
-
-            def healthz(name: str) -> Run:
-                return wrk(name, "healthz", f"{base}/healthz", records, seconds=SECONDS,
-                           connections=CONNECTIONS)  # fmt: skip
-
-            runs = [checks("warm-up", "warm-up", WARM_UP_SECONDS + DRAIN_SECONDS)]
-            for number in range(1, ROUNDS + 1):
-                runs.append(healthz(f"healthz {number}"))
-                runs.append(checks(f"checks {number}", "checks", SECONDS))
-            runs.append(checks(f"checks at {RATE}/s", "paced", RATE_SECONDS + DRAIN_SECONDS, RATE))
+            load = Load(server.base, records, niks, keys)
+            runs.append(load.checks("warm-up", "warm-up", warm_up))
+            runs += load.rounds("")
+            paced_seconds = RATE_SECONDS + DRAIN_SECONDS
+            runs.append(load.checks(f"checks at {RATE}/s", "paced", paced_seconds, RATE))
+        if FLOOR:
+            with serving(env, log.with_name("floor.log"), app=FLOOR_APP) as floor:
+                load = Load(floor.base, records, niks, keys)
+                runs.append(load.checks("floor warm-up", "warm-up", warm_up))
+                runs += load.rounds("floor ")
     finally:
         records.engine.dispose()
     return {"server": server_config(env), "runs": runs}
 
 
-def figures_of(runs: list[Run]) -> dict[str, Any]:
-    """The figures and their verdicts, as the table and the JSON file show them."""
-    health = [run for run in runs if run.kind == "healthz"]
-    checks = [run for run in runs if run.kind == "checks"]
-    (paced,) = [run for run in runs if run.kind == "paced"]
+@dataclass
+class Load:
+    """wrk runs against one server."""
+
+    base: str
+    records: Records
+    niks: Path
+    keys: Path
+
+    def checks(self, name: str, kind: str, seconds: int, rate: float | None = None) -> Run:
+        """POST /v1/checks for ``seconds``, as fast as answers come or at ``rate`` a second."""
+        connections = RATE_CONNECTIONS if rate else CONNECTIONS
+        return wrk(name, kind, f"{self.base}/v1/checks", self.records, seconds=seconds,
+                   connections=connections, niks=self.niks, keys=self.keys, rate=rate)  # fmt: skip
+
+    def healthz(self, name: str, kind: str) -> Run:
+        """GET /healthz for SECONDS."""
+        return wrk(name, kind, f"{self.base}/healthz", self.records, seconds=SECONDS,
+                   connections=CONNECTIONS)  # fmt: skip
+
+    def rounds(self, prefix: str) -> list[Run]:
+        """ROUNDS rounds of /healthz then checks; ``prefix`` names the server in each kind."""
+        runs = []
+        for number in range(1, ROUNDS + 1):
+            runs.append(self.healthz(f"{prefix}healthz {number}", f"{prefix}healthz"))
+            runs.append(self.checks(f"{prefix}checks {number}", f"{prefix}checks", SECONDS))
+        return runs
+
+
+def throughput(runs: list[Run], prefix: str) -> dict[str, Any]:
+    """Checks/s against healthz/s over the rounds of one server (``prefix`` of the kinds)."""
+    health = [run for run in runs if run.kind == f"{prefix}healthz"]
+    checks = [run for run in runs if run.kind == f"{prefix}checks"]
     ratios = [c.per_second / h.per_second for h, c in zip(health, checks, strict=True)]
-    ratio = statistics.median(ratios)
-    lost = {run.name: run.records_added - run.recorded_answers for run in runs}
-    unexpected = {run.name: run.unexpected for run in runs if run.unexpected}
     return {
         "checks_per_s": round(statistics.median(run.per_second for run in checks), 1),
         "healthz_per_s": round(statistics.median(run.per_second for run in health), 1),
-        "ratio": round(ratio, 3),
+        "ratio": round(statistics.median(ratios), 3),
         "ratio_of_each_round": [round(value, 3) for value in ratios],
-        "ratio_pass": ratio >= TARGET_RATIO,
+    }
+
+
+def figures_of(runs: list[Run]) -> dict[str, Any]:
+    """The figures and their verdicts, as the table and the JSON file show them."""
+    (paced,) = [run for run in runs if run.kind == "paced"]
+    product = throughput(runs, "")
+    lost = {run.name: run.records_added - run.recorded_answers for run in runs}
+    unexpected = {run.name: run.unexpected for run in runs if run.unexpected}
+    return {
+        **product,
+        "ratio_pass": product["ratio"] >= TARGET_RATIO,
+        "floor": throughput(runs, "floor ") if FLOOR else None,
         "rate_offered_per_s": RATE,
         "rate_achieved_per_s": round(paced.per_second, 1),
         "rate_seconds": round(paced.elapsed_s, 1),
@@ -400,6 +441,12 @@ def report(figures: dict[str, Any]) -> None:
          "all 0", verdict(records_ok)),
         ("5xx answers", figures["server_errors"], "0", verdict(figures["server_errors"] == 0)),
     ]  # fmt: skip
+    if floor := figures["floor"]:
+        rows += [
+            ("floor (bench/floor_app.py): checks/s", floor["checks_per_s"], "", ""),
+            ("floor: healthz/s", floor["healthz_per_s"], "", ""),
+            ("floor: ratio checks/healthz", floor["ratio"], "bound", ""),
+        ]
     print_table("Checks: throughput, latency at a fixed rate, nothing lost", rows,
                 ("figure", "value", "target", "verdict"))  # fmt: skip
 
@@ -419,7 +466,10 @@ def main() -> None:
         try:
             measured = measure(database_url, folder / "niks.txt", folder / "keys.txt", log)
         except Exception:
-            print(log.read_text(encoding="utf-8", errors="replace")[-4000:], file=sys.stderr)
+            for server_log in (log, log.with_name("floor.log")):
+                if server_log.exists():
+                    text = server_log.read_text(encoding="utf-8", errors="replace")
+                    print(text[-4000:], file=sys.stderr)
             raise
     figures = figures_of(measured["runs"])
     figures.update(

@@ -24,6 +24,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from service.db import sqlalchemy_url
+from service.server import CONFIG_FILE
 
 RESULTS_DIR = Path(__file__).parent / "results"
 # The benchmarks measure the production set-up: PostgreSQL, never the SQLite default.
@@ -129,8 +130,13 @@ class Server:
 
 
 @contextmanager
-def serving(env: Mapping[str, str], log: Path, ready_timeout: float = 120) -> Iterator[Server]:
+def serving(
+    env: Mapping[str, str], log: Path, ready_timeout: float = 120, app: str | None = None
+) -> Iterator[Server]:
     """Run ``jamkesda serve`` on a free loopback port until the block ends.
+
+    ``app`` ("module:name") runs that WSGI app instead, under gunicorn with the project's
+    own configuration file, as ``jamkesda serve`` runs the product.
 
     Start-up waits for ``/readyz``; a probe that times out on a busy machine is retried.
     """
@@ -138,10 +144,12 @@ def serving(env: Mapping[str, str], log: Path, ready_timeout: float = 120) -> It
         probe.bind(("127.0.0.1", 0))
         port = int(probe.getsockname()[1])
     base = f"http://127.0.0.1:{port}"
-    jamkesda = Path(sys.executable).with_name("jamkesda")
+    command = [str(Path(sys.executable).with_name("jamkesda")), "serve"]
+    if app:
+        command = [sys.executable, "-m", "gunicorn", "--config", str(CONFIG_FILE), app]
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [str(jamkesda), "serve", "--bind", f"127.0.0.1:{port}"],
+            [*command, "--bind", f"127.0.0.1:{port}"],
             env=env,
             stdout=output,
             stderr=subprocess.STDOUT,
