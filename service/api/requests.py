@@ -49,10 +49,10 @@ def json_answer(
     flask-smorest dumps a view's result through its response schema, which took 20,000
     Python calls for a page of 50 audit records (five times the query and the documents
     together); for a check's answer the dump and jsonify take 34 µs against 12 µs for
-    this (timeit, in process). A view whose documents hold exactly the
-    schema's fields returns this instead (the schema still documents it); dates are
-    written ``YYYY-MM-DD``, as the schema's ``Date`` fields write them. Tests compare
-    each such answer with the schema's dump of the same record.
+    this (timeit, in process). A view whose documents hold exactly the schema's fields
+    returns this instead (the schema still documents it); dates are written
+    ``YYYY-MM-DD``, as the schema's ``Date`` fields write them. Tests compare each such
+    answer with the schema's dump of the same record.
     """
     text = json.dumps(document, default=_json_value, separators=(",", ":"))
     return Response(text, status=status, headers=headers, mimetype="application/json")
