@@ -49,6 +49,7 @@ from bench.common import (
 )
 from service.db import sqlalchemy_url
 from service.nik import InvalidNik, parse_nik
+from service.server import CONFIG_FILE
 from service.synthetic import SOURCES, Dataset, write_dataset
 
 RESIDENTS = int(os.environ.get("BENCH_RESIDENTS", "807000"))
@@ -89,7 +90,6 @@ METHOD = " ".join(
 
 BENCH_DIR = Path(__file__).parent
 LUA_SCRIPT = BENCH_DIR / "wrk" / "checks.lua"
-CONFIG_FILE = BENCH_DIR.parent / "service" / "gunicorn_conf.py"
 
 
 @dataclass
