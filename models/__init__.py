@@ -2,14 +2,17 @@
 
 from models.access import AccessRecord
 from models.base import Base
+from models.batches import Batch
 from models.checks import CheckRecord
 from models.clients import Client
+from models.idempotency import RememberedAnswer
 from models.ledger import LedgerCheckpoint, LedgerEntry, LedgerHash, LedgerQueue
 from models.snapshots import Facility, JamkesdaRow, JknRow, PopulationRow, Snapshot
 
 __all__ = [
     "AccessRecord",
     "Base",
+    "Batch",
     "CheckRecord",
     "Client",
     "Facility",
@@ -20,5 +23,6 @@ __all__ = [
     "LedgerHash",
     "LedgerQueue",
     "PopulationRow",
+    "RememberedAnswer",
     "Snapshot",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, DateTime, Float, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, Date, DateTime, Float, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, BigId
@@ -48,6 +48,10 @@ class CheckRecord(Base):
         Integer, ForeignKey("snapshots.id"), nullable=True
     )
     latency_ms: Mapped[float] = mapped_column(Float)
+    # The batch the check came in (``batches.batch_id``), NULL outside batches. No foreign
+    # key: on SQLite adding one would rebuild this table (and drop its ledger trigger), and
+    # the batch row is written in the same transaction as its records.
+    batch_id: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
     __table_args__ = (
         Index("ix_check_records_nik_hash_id", "nik_hash", "id"),
@@ -61,5 +65,12 @@ class CheckRecord(Base):
             "decided_at",
             "facility_code",
             "decision",
+        ),
+        # The audit listing of one batch; most records have none, so only those are indexed.
+        Index(
+            "ix_check_records_batch_id",
+            "batch_id",
+            postgresql_where=text("batch_id IS NOT NULL"),
+            sqlite_where=text("batch_id IS NOT NULL"),
         ),
     )

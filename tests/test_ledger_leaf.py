@@ -48,6 +48,7 @@ EXAMPLE: dict[str, Any] = {
     "jamkesda_snapshot_id": 6,
     "jkn_snapshot_id": None,
     "latency_ms": 12.345,
+    "batch_id": None,
 }
 EXAMPLE_LEAF = (
     b'{"birth_date_match":"NOT_PROVIDED","channel":"api","check_id":"K7QM-3XD9-2F4A",'
@@ -61,6 +62,20 @@ EXAMPLE_LEAF = (
     b'"service_type":"outpatient","v":1}'
 )
 
+# The same record made in a batch (leaf version 2).
+EXAMPLE_LEAF_V2 = (
+    b'{"batch_id":"B-K7QM-3XD9-2F4A","birth_date_match":"NOT_PROVIDED","channel":"api",'
+    b'"check_id":"K7QM-3XD9-2F4A",'
+    b'"client_id":3,"coverage":{"class":"III","scheme":"JAMKESDA","valid_until":null},'
+    b'"decided_at":"2026-11-28T01:14:03.000250Z","decision":"ELIGIBLE","errors":null,'
+    b'"external_ref":null,"facility_code":"1040001","id":12,"jamkesda_snapshot_id":6,'
+    b'"jkn_snapshot_id":null,"latency_us":12345,"name_match":"MATCH",'
+    b'"nik_hash":"5d41402abc4b2a76b9719d911017c5925d41402abc4b2a76b9719d911017c592",'
+    b'"nik_masked":"6402**********01","operator_id":"Rina \\u00d1","policy_version":"kukar-2025.1",'
+    b'"population_snapshot_id":5,"reasons":[],"service_date":"2026-11-28",'
+    b'"service_type":"outpatient","v":2}'
+)
+
 
 def test_example_record_encodes_to_the_pinned_bytes() -> None:
     """The documented encoding, byte for byte: a change here is a new leaf version."""
@@ -70,11 +85,24 @@ def test_example_record_encodes_to_the_pinned_bytes() -> None:
 def test_leaf_has_exactly_the_documented_members() -> None:
     """Every record field the leaf reads, latency in microseconds, and the version."""
     members = json.loads(encode_leaf(EXAMPLE))
-    expected = {field for field in FIELDS if field != "latency_ms"} | {"latency_us", "v"}
-    assert set(members) == expected
+    expected = {field for field in FIELDS if field not in ("latency_ms", "batch_id")}
+    assert set(members) == expected | {"latency_us", "v"}
     assert len(members) == 24
     assert members["v"] == 1
     assert "nik" not in members
+
+
+def test_a_record_made_in_a_batch_is_a_version_2_leaf_with_its_batch() -> None:
+    """Version 2 is version 1 with ``v`` 2 and the batch reference: pinned byte for byte."""
+    leaf = encode_leaf({**EXAMPLE, "batch_id": "B-K7QM-3XD9-2F4A"})
+    assert leaf == EXAMPLE_LEAF_V2
+    assert set(json.loads(leaf)) == {*json.loads(EXAMPLE_LEAF), "batch_id"}
+
+
+def test_a_batch_reference_that_is_not_text_is_refused() -> None:
+    """A batch reference has one spelling: a string."""
+    with pytest.raises(UnencodableRecord, match="batch_id"):
+        encode_leaf({**EXAMPLE, "batch_id": 7})
 
 
 def test_member_order_of_the_input_does_not_matter() -> None:

@@ -89,6 +89,7 @@ def record_leaf(number: int) -> bytes:
             "jamkesda_snapshot_id": 6,
             "jkn_snapshot_id": None,
             "latency_ms": 12.5,
+            "batch_id": None,
         }
     )
 

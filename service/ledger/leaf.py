@@ -1,4 +1,4 @@
-"""The canonical leaf of a check record: the exact bytes the ledger hashes, version 1.
+"""The canonical leaf of a check record: the exact bytes the ledger hashes (versions 1 and 2).
 
 The leaf is a function of a record's stored, immutable values only, so that ``jamkesda
 ledger verify`` re-encodes rows read back from PostgreSQL or SQLite to the same bytes as
@@ -35,7 +35,15 @@ hex digits (a character beyond U+FFFF as its UTF-16 surrogate pair). This is wha
 The ledger's leaf hash is then SHA-256(0x00 ‖ leaf), as ``merkle.leaf_hash`` computes.
 ``tests/test_ledger_leaf.py`` pins an example record and its leaf byte for byte.
 
-A later version changes ``v`` and is documented here beside this one; a leaf once in the
+Encoding, version 2 — version 1 with ``v`` the integer 2 and one more member, 25 in all:
+
+- ``batch_id``: a string, the batch the check came in (``POST /v1/checks/batch``).
+
+A record's version follows from the record alone: version 2 when it has a ``batch_id``,
+version 1 otherwise. So every record made outside a batch, and every leaf written before
+batches existed, keeps exactly its version-1 bytes.
+
+A later version changes ``v`` and is documented here beside these; a leaf once in the
 log is never re-encoded under another version.
 """
 
@@ -55,6 +63,7 @@ if TYPE_CHECKING:
     from service.records import CheckEntry
 
 LEAF_VERSION = 1
+BATCH_LEAF_VERSION = 2
 
 
 class UnencodableRecord(ValueError):
@@ -158,23 +167,26 @@ _MEMBERS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "latency_us": ("latency_ms", _latency),
 }
 
+_Member = tuple[str, tuple[str, Callable[[Any], Any]]]
+_VERSION_1: tuple[_Member, ...] = tuple(_MEMBERS.items())
+# Version 2 has one more member, and is written only for a record made in a batch.
+_VERSION_2: tuple[_Member, ...] = (*_VERSION_1, ("batch_id", ("batch_id", _text)))
+
 # The record fields the leaf reads: what storage must select to re-encode a record.
-FIELDS = tuple(field for field, _convert in _MEMBERS.values())
+FIELDS = tuple(field for _member, (field, _convert) in _VERSION_2)
 
 
 def encode_leaf(record: CheckRecord | CheckEntry | Mapping[Any, Any]) -> bytes:
-    """The canonical leaf bytes of a check record or a row mapping of one (version 1)."""
-    members: dict[str, Any] = {"v": LEAF_VERSION}
+    """The canonical leaf bytes of a check record or a row mapping of one (version 1 or 2)."""
     # Decided once per record, not per field: the abstract-class check is slow, and the
     # sequencer and ``ledger verify`` encode millions of records.
     read: Callable[[str], Any] = (
         record.__getitem__ if isinstance(record, Mapping) else partial(getattr, record)
     )
-    for member, (field, convert) in _MEMBERS.items():
-        try:
-            value = read(field)
-        except (KeyError, AttributeError) as error:
-            raise UnencodableRecord(f"the record has no field {field}") from error
+    in_batch = _read(read, "batch_id") is not None
+    members: dict[str, Any] = {"v": BATCH_LEAF_VERSION if in_batch else LEAF_VERSION}
+    for member, (field, convert) in _VERSION_2 if in_batch else _VERSION_1:
+        value = _read(read, field)
         try:
             members[member] = convert(value)
         except UnencodableRecord as error:
@@ -183,3 +195,11 @@ def encode_leaf(record: CheckRecord | CheckEntry | Mapping[Any, Any]) -> bytes:
         members, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
     )
     return text.encode("ascii")
+
+
+def _read(read: Callable[[str], Any], field: str) -> Any:
+    """A field of the record being encoded; a record without it cannot be encoded."""
+    try:
+        return read(field)
+    except (KeyError, AttributeError) as error:
+        raise UnencodableRecord(f"the record has no field {field}") from error
