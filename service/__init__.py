@@ -10,10 +10,8 @@ from sqlalchemy import Engine
 from service import db, migrate
 from service.audit.hook import record_audit_access
 from service.config import Settings
-from service.errors import register_error_handlers
+from service.errors import MAX_BODY_BYTES, register_error_handlers
 from service.openapi import openapi_text
-
-MAX_BODY_BYTES = 64 * 1024
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> Flask:

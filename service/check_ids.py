@@ -1,4 +1,4 @@
-"""Check references: short, typeable, case-insensitive, with a check character (pure)."""
+"""Check and batch references: short, typeable, case-insensitive, with a check character (pure)."""
 
 from __future__ import annotations
 
@@ -49,3 +49,19 @@ def parse_check_id(text: str) -> str:
     if _check_character(compact[:-1]) != compact[-1]:
         raise InvalidCheckId("Nomor referensi salah ketik: karakter pemeriksa tidak cocok.")
     return _format(compact)
+
+
+BATCH_PREFIX = "B-"
+
+
+def new_batch_id() -> str:
+    """A fresh batch reference: ``B-`` and a reference in the form of a check's."""
+    return BATCH_PREFIX + new_check_id()
+
+
+def parse_batch_id(text: str) -> str:
+    """Return the canonical form of a typed batch reference or raise ``InvalidCheckId``."""
+    compact = text.strip().upper()
+    if not compact.startswith(BATCH_PREFIX):
+        raise InvalidCheckId("Nomor batch diawali B-, misalnya B-K7QM-3XD9-2F4E.")
+    return BATCH_PREFIX + parse_check_id(compact[len(BATCH_PREFIX) :])

@@ -12,7 +12,7 @@ from sqlalchemy import Connection
 
 from service import clock
 from service.clients import Caller
-from service.decision import Decision, Outcome, decide
+from service.decision import Decision, Facts, Outcome, decide
 from service.facts import SnapshotSet, facts_in_force
 from service.identity import Match, match_birth_date, match_name
 from service.nik import mask, nik_hash, normalise
@@ -44,6 +44,7 @@ class CheckContext:
     hash_key: bytes
     started: float
     channel: str = "api"
+    batch_id: str | None = None
 
     def latency_ms(self) -> float:
         """Milliseconds since the request started, as the record keeps it."""
@@ -63,9 +64,17 @@ def check_eligibility(
 ) -> CheckResult:
     """Decide SPEC §4 for the request and append its record in the caller's unit of work."""
     facts, snapshots = facts_in_force(connection, request.nik)
+    entry = decided_entry(context, request, facts, snapshots)
+    return CheckResult(append_record(connection, entry), snapshots)
+
+
+def decided_entry(
+    context: CheckContext, request: CheckRequest, facts: Facts, snapshots: SnapshotSet
+) -> CheckEntry:
+    """The record of the decision SPEC §4 makes for the request on these facts."""
     decision: Decision = decide(facts, context.policy, request.service_date)
     ids = snapshots.ids
-    record = CheckEntry(
+    return CheckEntry(
         decided_at=clock.now(),
         nik_hash=nik_hash(context.hash_key, request.nik),
         nik_masked=mask(request.nik),
@@ -87,8 +96,8 @@ def check_eligibility(
         jamkesda_snapshot_id=ids["jamkesda"],
         jkn_snapshot_id=ids["jkn"],
         latency_ms=context.latency_ms(),
+        batch_id=context.batch_id,
     )
-    return CheckResult(append_record(connection, record), snapshots)
 
 
 def _text_field(body: Mapping[str, Any], name: str, limit: int) -> str | None:
@@ -104,6 +113,13 @@ def record_invalid_request(
     errors: Mapping[str, Any],
 ) -> CheckEntry:
     """Record a refused request (decision INVALID_REQUEST) so that the attempt is on file too."""
+    return append_record(connection, refused_entry(context, body, errors))
+
+
+def refused_entry(
+    context: CheckContext, body: Mapping[str, Any], errors: Mapping[str, Any]
+) -> CheckEntry:
+    """The record of a refused request: what was asked, as far as it can be kept, and why not."""
     raw_nik = body.get("nik")
     nik = normalise(raw_nik) if isinstance(raw_nik, str) and raw_nik.strip() else None
     # Nothing was compared for a refused request: say only whether a field was given.
@@ -112,7 +128,7 @@ def record_invalid_request(
         for name in ("patient_name", "birth_date")
     }
     service_type = _text_field(body, "service_type", 16)
-    record = CheckEntry(
+    return CheckEntry(
         decided_at=clock.now(),
         nik_hash=nik_hash(context.hash_key, nik) if nik else None,
         nik_masked=mask(nik)[:32] if nik else None,
@@ -134,5 +150,5 @@ def record_invalid_request(
         jamkesda_snapshot_id=None,
         jkn_snapshot_id=None,
         latency_ms=context.latency_ms(),
+        batch_id=context.batch_id,
     )
-    return append_record(connection, record)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask, current_app, g
@@ -98,6 +100,25 @@ def autocommit_connection() -> Connection:
     if "db_autocommit_connection" not in g:
         g.db_autocommit_connection = current_app.extensions["jamkesda.autocommit_engine"].connect()
     return g.db_autocommit_connection  # type: ignore[no-any-return]
+
+
+@contextmanager
+def write_transaction(lock_timeout_ms: int | None = None) -> Iterator[Connection]:
+    """A unit of work of several writes: one transaction, committed when the block ends.
+
+    It runs on a connection of its own and rolls back when the block raises. On SQLite it
+    begins IMMEDIATE: the write lock is taken before the first read, so that a read
+    followed by a write never meets a newer commit (which SQLite refuses at once, without
+    waiting). On PostgreSQL ``lock_timeout_ms`` bounds how long a statement waits for a
+    row another transaction holds (a concurrent request with the same Idempotency-Key).
+    """
+    engine: Engine = current_app.extensions["jamkesda.engine"]
+    with engine.connect() as connection, connection.begin():
+        if connection.dialect.name == "sqlite":
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        elif lock_timeout_ms is not None:
+            connection.exec_driver_sql(f"SET LOCAL lock_timeout = {int(lock_timeout_ms)}")
+        yield connection
 
 
 def _close_sessions(_exc: BaseException | None) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, current_app, json
+from flask import Flask, Response, current_app, json, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, UnprocessableEntity
 from werkzeug.http import HTTP_STATUS_CODES
@@ -13,6 +13,8 @@ from werkzeug.http import HTTP_STATUS_CODES
 from service import db
 
 PROBLEM_JSON = "application/problem+json"
+# The body limit of every route but those that set their own (a batch: 1 MiB).
+MAX_BODY_BYTES = 64 * 1024
 logger = logging.getLogger(__name__)
 
 # The stable machine code of each status when nothing more specific applies.
@@ -36,7 +38,7 @@ DEFAULT_DETAILS = {
     403: "Kunci API ini tidak berhak memakai layanan ini.",
     404: "Alamat atau data yang diminta tidak ditemukan.",
     405: "Metode HTTP ini tidak didukung untuk alamat ini.",
-    413: "Isi permintaan lebih dari 64 KiB.",
+    413: f"Isi permintaan lebih dari {MAX_BODY_BYTES // 1024} KiB.",
     415: "Isi permintaan harus berupa JSON (Content-Type: application/json).",
     422: "Isi permintaan tidak valid.",
     500: "Terjadi kesalahan pada layanan. Ulangi sebentar lagi.",
@@ -54,18 +56,23 @@ class Problem(Exception):
         status: int,
         code: str | None = None,
         detail: str | None = None,
+        headers: dict[str, str] | None = None,
         **extra: Any,
     ) -> None:
         super().__init__(detail or code)
         self.status = status
         self.code = code or DEFAULT_CODES.get(status, "ERROR")
         self.detail = detail or DEFAULT_DETAILS.get(status, "")
+        # Headers the answer carries besides the body (``Retry-After``, ``Allow``).
+        self.headers = dict(headers or {})
+        if status == 401:
+            self.headers.setdefault("WWW-Authenticate", 'Bearer realm="jamkesda"')
         self.extra = extra
 
 
-def problem_response(problem: Problem) -> Response:
-    """Render a problem as JSON with its status and standard members."""
-    body = {
+def problem_document(problem: Problem) -> dict[str, Any]:
+    """A problem's RFC 9457 members, with its code and extra members."""
+    return {
         "type": "about:blank",
         "title": _title(problem.status),
         "status": problem.status,
@@ -73,12 +80,21 @@ def problem_response(problem: Problem) -> Response:
         "code": problem.code,
         **problem.extra,
     }
-    response = current_app.response_class(
-        json.dumps(body, ensure_ascii=False), status=problem.status, mimetype=PROBLEM_JSON
+
+
+def problem_text(problem: Problem) -> str:
+    """A problem's body as the answer carries it."""
+    return json.dumps(problem_document(problem), ensure_ascii=False)
+
+
+def problem_response(problem: Problem) -> Response:
+    """Render a problem as JSON with its status and standard members."""
+    return current_app.response_class(
+        problem_text(problem),
+        status=problem.status,
+        mimetype=PROBLEM_JSON,
+        headers=problem.headers,
     )
-    if problem.status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="jamkesda"'
-    return response
 
 
 def _title(status: int) -> str:
@@ -117,10 +133,18 @@ def _from_http_exception(error: HTTPException) -> Response:
     ):
         return answer
     status = error.code or 500
-    response = problem_response(Problem(status))
+    headers = {}
     if status == 405 and error.valid_methods:  # type: ignore[attr-defined]
-        response.headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
-    return response
+        headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
+    return problem_response(Problem(status, detail=_detail(status), headers=headers))
+
+
+def _detail(status: int) -> str | None:
+    """The text of a status raised outside a view; a body limit names the route's own."""
+    limit = request.max_content_length
+    if status == 413 and limit is not None and limit != MAX_BODY_BYTES:
+        return f"Isi permintaan lebih dari {limit // 1024} KiB."
+    return None
 
 
 def _from_database_error(error: SQLAlchemyError) -> Response:

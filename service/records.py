@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -52,6 +52,7 @@ class CheckEntry:
     jamkesda_snapshot_id: int | None
     jkn_snapshot_id: int | None
     latency_ms: float
+    batch_id: str | None = None
     check_id: str = ""
     id: int | None = None
 
@@ -93,6 +94,48 @@ def append_record(database: Session | Connection, entry: CheckEntry) -> CheckEnt
         if appended is not None:
             return dataclasses.replace(entry, id=appended["id"], check_id=values["check_id"])
     raise ReferencesExhausted(f"{MAX_DRAWS} drawn check references were all taken")
+
+
+def append_records(connection: Connection, entries: Sequence[CheckEntry]) -> list[CheckEntry]:
+    """Insert every entry under a fresh reference, in few statements; the caller commits.
+
+    A batch's records go in one multi-row INSERT per draw instead of one statement each.
+    Rows whose drawn reference was taken come back without an id and are drawn again, as
+    in ``append_record``. Returns the entries in their order, references and ids set.
+    """
+    appended: list[CheckEntry | None] = [None] * len(entries)
+    waiting = list(range(len(entries)))
+    statement = _append_many_statement(connection.dialect.name)
+    for _draw in range(MAX_DRAWS):
+        drawn: dict[str, int] = {}
+        for position in waiting:
+            check_id = new_check_id()
+            while check_id in drawn:  # Two equal draws in one statement would hide a row.
+                check_id = new_check_id()
+            drawn[check_id] = position
+        rows = [
+            {**{name: getattr(entries[position], name) for name in _COLUMNS}, "check_id": check_id}
+            for check_id, position in drawn.items()
+        ]
+        for row in connection.execute(statement, rows):
+            position = drawn.pop(row.check_id)
+            appended[position] = dataclasses.replace(
+                entries[position], id=row.id, check_id=row.check_id
+            )
+        if not drawn:
+            return [entry for entry in appended if entry is not None]
+        waiting = list(drawn.values())
+    raise ReferencesExhausted(f"{MAX_DRAWS} drawn check references were all taken")
+
+
+def _append_many_statement(dialect: str) -> Any:
+    """The multi-row INSERT of ``append_records`` for the dialect."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        insert(CheckRecord)
+        .on_conflict_do_nothing(index_elements=["check_id"])
+        .returning(CheckRecord.id, CheckRecord.check_id)
+    )
 
 
 def entry_of(row: Mapping[Any, Any]) -> CheckEntry:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -20,7 +22,19 @@ from service.config import Settings
 from service.db import make_engine, sqlalchemy_url
 from service.ledger.note import generate_signer_key, parse_signer_key
 from service.policy import load_policy
-from tests.factories import add_facility, add_key
+from tests.factories import (
+    TODAY,
+    add_facility,
+    add_jkn,
+    add_key,
+    add_membership,
+    add_person,
+    add_snapshot,
+)
+
+# The people of the ``registry`` fixture.
+RESIDENT = "6402014101900001"
+MOVED_IN_FROM_SAMARINDA = "6472055505850003"
 
 TEST_NIK_HASH_KEY = "test-nik-hash-key-0123456789abcdef0123456789"
 # One ledger key per test run, under its own origin.
@@ -117,6 +131,26 @@ def keys(session: Session) -> dict[str, str]:
     }
     session.commit()
     return result
+
+
+@pytest.fixture
+def registry(session: Session) -> dict[str, Any]:
+    """Population, Jamkesda and JKN snapshots with one person of each kind."""
+    population = add_snapshot(session, "population", TODAY - timedelta(days=3))
+    jamkesda = add_snapshot(session, "jamkesda", TODAY - timedelta(days=1))
+    jkn = add_snapshot(session, "jkn", TODAY - timedelta(days=2))
+    add_person(session, population, RESIDENT, name="Siti Aminah", birth_date=date(1990, 1, 1))
+    add_membership(session, jamkesda, RESIDENT, kelas="II", end_date=TODAY + timedelta(days=30))
+    add_person(session, population, MOVED_IN_FROM_SAMARINDA, status="HIDUP")
+    add_membership(session, jamkesda, MOVED_IN_FROM_SAMARINDA)
+    add_person(session, population, "6402010101800002", status="MATI")
+    add_person(session, population, "6402010101800003", status="PINDAH")
+    add_membership(session, jamkesda, "6402010101800003")
+    add_person(session, population, "6402010101800004", village_code="6472010001")
+    add_person(session, population, "6402010101800005")
+    add_jkn(session, jkn, "6402010101800005")
+    session.commit()
+    return {"population": population, "jamkesda": jamkesda, "jkn": jkn}
 
 
 def bearer(key: str) -> dict[str, str]:

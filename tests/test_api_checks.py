@@ -13,32 +13,10 @@ from sqlalchemy.orm import Session
 from models import CheckRecord
 from service.check_ids import new_check_id, parse_check_id
 from service.nik import nik_hash
-from tests.conftest import TEST_NIK_HASH_KEY, bearer
-from tests.factories import TODAY, add_jkn, add_membership, add_person, add_snapshot
+from tests.conftest import MOVED_IN_FROM_SAMARINDA, RESIDENT, TEST_NIK_HASH_KEY, bearer
+from tests.factories import TODAY, add_membership, add_person, add_snapshot
 
-RESIDENT = "6402014101900001"
-MOVED_IN_FROM_SAMARINDA = "6472055505850003"
 UNKNOWN = "6402010101900099"
-
-
-@pytest.fixture
-def registry(session: Session) -> dict[str, Any]:
-    """Population, Jamkesda and JKN snapshots with one person of each kind."""
-    population = add_snapshot(session, "population", TODAY - timedelta(days=3))
-    jamkesda = add_snapshot(session, "jamkesda", TODAY - timedelta(days=1))
-    jkn = add_snapshot(session, "jkn", TODAY - timedelta(days=2))
-    add_person(session, population, RESIDENT, name="Siti Aminah", birth_date=date(1990, 1, 1))
-    add_membership(session, jamkesda, RESIDENT, kelas="II", end_date=TODAY + timedelta(days=30))
-    add_person(session, population, MOVED_IN_FROM_SAMARINDA, status="HIDUP")
-    add_membership(session, jamkesda, MOVED_IN_FROM_SAMARINDA)
-    add_person(session, population, "6402010101800002", status="MATI")
-    add_person(session, population, "6402010101800003", status="PINDAH")
-    add_membership(session, jamkesda, "6402010101800003")
-    add_person(session, population, "6402010101800004", village_code="6472010001")
-    add_person(session, population, "6402010101800005")
-    add_jkn(session, jkn, "6402010101800005")
-    session.commit()
-    return {"population": population, "jamkesda": jamkesda, "jkn": jkn}
 
 
 def check(http: FlaskClient, key: str, **body: Any) -> Any:

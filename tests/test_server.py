@@ -62,13 +62,13 @@ def wait_until_alive(base: str, process: subprocess.Popen[bytes], log: Path) -> 
 
 @contextmanager
 def serving_process(
-    env: dict[str, str], log: Path
+    env: dict[str, str], log: Path, workers: int = 1
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """Run ``jamkesda serve`` (one worker) on a free loopback port; its base URL and process."""
+    """Run ``jamkesda serve`` on a free loopback port; its base URL and process."""
     port = free_port()
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [JAMKESDA, "serve", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
+            [JAMKESDA, "serve", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)],
             env=env,
             stdout=output,
             stderr=subprocess.STDOUT,

@@ -3,44 +3,80 @@
 from __future__ import annotations
 
 import time
+from datetime import date
 from typing import Any
 
-from flask import g
+from flask import g, request
 from flask_smorest import Blueprint
+from sqlalchemy import Connection
 
 from service import clock, db
-from service.api.docs import BEARER, problems
-from service.api.requests import app_settings, check_reference, json_answer, json_body
+from service.api.docs import BEARER, IDEMPOTENCY_KEY, IN_USE, problems
+from service.api.requests import JSON, app_settings, check_reference, json_body, json_text
 from service.api.schemas import (
+    MAX_BATCH_ITEMS,
+    BatchRequestSchema,
+    BatchResponseSchema,
     CheckRequestSchema,
     CheckResponseSchema,
+    InvalidBatch,
     InvalidCheckRequest,
     parse_check_request,
+    read_batch,
 )
 from service.auth import current_client, requires
-from service.checks import CheckContext, check_eligibility, record_invalid_request
-from service.clients import FACILITY_ROLES
+from service.batches import RefusedItem, check_batch
+from service.checks import CheckContext, CheckRequest, check_eligibility, record_invalid_request
+from service.clients import FACILITY_ROLES, Role
 from service.documents import check_document
-from service.errors import Problem
+from service.errors import PROBLEM_JSON, Problem, problem_document, problem_text
 from service.facts import snapshots_by_id
+from service.idempotency import Answer, answer_once
 from service.records import find_record
 
 blp = Blueprint("checks", __name__, url_prefix="/v1", description="Eligibility checks")
+BATCH_MAX_BODY_BYTES = 1024 * 1024
 
 
-def _context() -> CheckContext:
+def _context(channel: str = "api") -> CheckContext:
     settings = app_settings()
     return CheckContext(
         client=current_client(),
         policy=settings.policy,
         hash_key=settings.nik_hash_key,
         started=g.get("started", time.perf_counter()),
+        channel=channel,
     )
+
+
+def refused_problem(code: str, errors: dict[str, Any], check_id: str) -> Problem:
+    """The 422 of a check request that was refused and recorded under ``check_id``."""
+    return Problem(
+        422, code, "Periksa kembali isian yang ditandai.", errors=errors, check_id=check_id
+    )
+
+
+def _check_answer(connection: Connection, context: CheckContext, body: Any) -> Answer:
+    """Decide and record one check; an invalid request is recorded too and answers 422."""
+    try:
+        request = parse_check_request(body, clock.today(context.policy.zone))
+    except InvalidCheckRequest as invalid:
+        record = record_invalid_request(
+            connection, context, body if isinstance(body, dict) else {}, invalid.errors
+        )
+        problem = refused_problem(invalid.code, invalid.errors, record.check_id)
+        return Answer(422, problem_text(problem), PROBLEM_JSON)
+    result = check_eligibility(connection, context, request)
+    document = check_document(result.record, result.snapshots, context.policy.zone)
+    # The busiest answer is written without the schema's dump (see json_answer).
+    return Answer(201, json_text(document), JSON, f"/v1/checks/{result.record.check_id}")
 
 
 @blp.route("/checks", methods=["POST"])
 @blp.doc(
+    operationId="createCheck",
     summary="Check a patient's eligibility by NIK",
+    parameters=[IDEMPOTENCY_KEY],
     requestBody={"required": True, "content": {"application/json": {"schema": CheckRequestSchema}}},
     security=BEARER,
 )
@@ -50,41 +86,106 @@ def _context() -> CheckContext:
     400,
     401,
     403,
+    409,
     413,
     415,
     422,
     503,
-    s422="Invalid request; the attempt is recorded and its check_id returned",
+    s400="Malformed JSON, or a malformed Idempotency-Key (INVALID_IDEMPOTENCY_KEY)",
+    s409=IN_USE,
+    s422="Invalid request (the attempt is recorded and its check_id returned), "
+    "or an Idempotency-Key used before for another request (IDEMPOTENCY_KEY_REUSED)",
 )
 @requires(*FACILITY_ROLES)
 def create_check() -> Any:
     """Decide, record and answer; an invalid request is recorded too and gets 422."""
     # The record is the one write, committed by its own INSERT before the answer leaves
-    # (SPEC §2.2); a record that cannot be written makes the answer a 503.
-    connection = db.autocommit_connection()
+    # (SPEC §2.2); a record that cannot be written makes the answer a 503. With an
+    # Idempotency-Key, the record and the remembered answer commit together.
     context = _context()
     body = json_body()
+    return answer_once(
+        "checks",
+        lambda connection: _check_answer(connection, context, body),
+        single_statement=True,
+    )
+
+
+@blp.route("/checks/batch", methods=["POST"])
+@blp.doc(
+    operationId="createCheckBatch",
+    summary="Check up to 100 patients in one call",
+    parameters=[IDEMPOTENCY_KEY],
+    requestBody={"required": True, "content": {"application/json": {"schema": BatchRequestSchema}}},
+    security=BEARER,
+)
+@blp.response(200, BatchResponseSchema, description="Every item decided and recorded")
+@problems(
+    blp,
+    400,
+    401,
+    403,
+    409,
+    413,
+    415,
+    422,
+    503,
+    s400="Malformed JSON, or a malformed Idempotency-Key (INVALID_IDEMPOTENCY_KEY)",
+    s403="Only integration keys may send batches",
+    s409=IN_USE,
+    s413="Body over 1 MiB",
+    s422="Not a batch of 1–100 objects (INVALID_BATCH; nothing recorded), or an "
+    "Idempotency-Key used before for another request (IDEMPOTENCY_KEY_REUSED)",
+    s503="The database could not be reached or the batch not committed; no item was decided",
+)
+@requires(Role.INTEGRATION)
+def create_batch() -> Any:
+    """Decide and record every item in one transaction; each item answers 201 or 422."""
+    request.max_content_length = BATCH_MAX_BODY_BYTES
+    context = _context(channel="batch")
     try:
-        request = parse_check_request(body, clock.today(context.policy.zone))
-    except InvalidCheckRequest as invalid:
-        record = record_invalid_request(
-            connection, context, body if isinstance(body, dict) else {}, invalid.errors
-        )
+        sent = read_batch(json_body())
+    except InvalidBatch as invalid:
         raise Problem(
             422,
-            invalid.code,
-            "Periksa kembali isian yang ditandai.",
+            "INVALID_BATCH",
+            f'Kirim objek {{"checks": [...]}} berisi 1 sampai {MAX_BATCH_ITEMS} pemeriksaan.',
             errors=invalid.errors,
-            check_id=record.check_id,
         ) from invalid
-    result = check_eligibility(connection, context, request)
-    document = check_document(result.record, result.snapshots, context.policy.zone)
-    # The busiest answer is written without the schema's dump (see json_answer).
-    return json_answer(document, 201, {"Location": f"/v1/checks/{result.record.check_id}"})
+    today = clock.today(context.policy.zone)
+    items = [_batch_item(item, today) for item in sent]
+    return answer_once("batch", lambda connection: _batch_answer(connection, context, items))
+
+
+def _batch_item(body: dict[str, Any], today: date) -> CheckRequest | RefusedItem:
+    """An item of a batch: a valid check request, or the refusal to record."""
+    try:
+        return parse_check_request(body, today)
+    except InvalidCheckRequest as invalid:
+        return RefusedItem(body, invalid.errors, invalid.code)
+
+
+def _batch_answer(
+    connection: Connection, context: CheckContext, items: list[CheckRequest | RefusedItem]
+) -> Answer:
+    """The batch decided and recorded: each item's answer, in the order sent."""
+    batch = check_batch(connection, context, items)
+    zone = context.policy.zone
+    results: list[dict[str, Any]] = []
+    for index, (item, record) in enumerate(zip(items, batch.records, strict=True)):
+        if isinstance(item, RefusedItem):
+            problem = problem_document(refused_problem(item.code, item.errors, record.check_id))
+            results.append({"index": index, "status": 422, "problem": problem})
+        else:
+            check = check_document(record, batch.snapshots, zone)
+            results.append({"index": index, "status": 201, "check": check})
+    return Answer(200, json_text({"batch_id": batch.batch_id, "results": results}), JSON)
 
 
 @blp.route("/checks/<string:check_id>", methods=["GET"])
-@blp.doc(summary="Read a check of the caller's own facility", security=BEARER)
+@blp.doc(
+    operationId="getCheck", summary="Read a check of the caller's own facility", security=BEARER
+)
 @blp.response(200, CheckResponseSchema)
 @problems(
     blp,

@@ -13,6 +13,18 @@ from service.errors import PROBLEM_JSON
 # The OpenAPI security requirement of every endpoint that takes a key.
 BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 
+# The optional header of the doors that decide (SPEC §9.1).
+IDEMPOTENCY_KEY: dict[str, Any] = {
+    "in": "header",
+    "name": "Idempotency-Key",
+    "required": False,
+    "description": "1–64 printable ASCII characters, one per logical request: a retry with "
+    "the same key and body gets the first answer again (header Idempotent-Replayed: true) "
+    "for 24 hours and records nothing more.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[\\x20-\\x7e]+$"},
+}
+IN_USE = "A request with the same Idempotency-Key is still being processed (Retry-After: 1)"
+
 ERROR_DESCRIPTIONS = {
     400: "Malformed JSON",
     401: "Missing, unknown or revoked key",

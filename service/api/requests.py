@@ -12,6 +12,8 @@ from service.check_ids import InvalidCheckId, parse_check_id
 from service.config import Settings
 from service.errors import Problem
 
+JSON = "application/json"
+
 
 def json_body() -> Any:
     """The parsed JSON body of the request (413 comes from MAX_CONTENT_LENGTH first)."""
@@ -54,8 +56,12 @@ def json_answer(
     ``YYYY-MM-DD``, as the schema's ``Date`` fields write them. Tests compare each such
     answer with the schema's dump of the same record.
     """
-    text = json.dumps(document, default=_json_value, separators=(",", ":"))
-    return Response(text, status=status, headers=headers, mimetype="application/json")
+    return Response(json_text(document), status=status, headers=headers, mimetype=JSON)
+
+
+def json_text(document: Any) -> str:
+    """A document in its schema's shape as compact JSON text (see ``json_answer``)."""
+    return json.dumps(document, default=_json_value, separators=(",", ":"))
 
 
 def _json_value(value: Any) -> str:

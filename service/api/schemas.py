@@ -12,6 +12,7 @@ from service.decision import Outcome, Reason
 from service.nik import InvalidNik, parse_nik
 
 MAX_DAYS_BACK = 90
+MAX_BATCH_ITEMS = 100
 SERVICE_TYPES = ("outpatient", "inpatient", "emergency")
 
 # Clerks read these in their desk software: Indonesian, saying what to fix.
@@ -133,6 +134,38 @@ def parse_check_request(body: Any, today: date) -> CheckRequest:
     )
 
 
+class InvalidBatch(Exception):
+    """A batch body that is not ``{"checks": [object, …]}`` with 1–100 items."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__("invalid batch")
+        self.errors = errors
+
+
+def read_batch(body: Any) -> list[dict[str, Any]]:
+    """The items of a batch body, each a JSON object; ``InvalidBatch`` for anything else.
+
+    Only the batch's shape is checked here: each item is then validated as a check
+    request of its own, and a wrong item is recorded and answered 422 in the batch.
+    """
+    if not isinstance(body, dict):
+        raise InvalidBatch({"_schema": ['Isi permintaan harus berupa objek {"checks": [...]}.']})
+    unknown = sorted(set(body) - {"checks"})
+    errors: dict[str, list[str]] = {name: ["Kolom ini tidak dikenal."] for name in unknown}
+    checks = body.get("checks")
+    if not isinstance(checks, list):
+        errors["checks"] = ["Wajib diisi: daftar pemeriksaan."]
+    elif not 1 <= len(checks) <= MAX_BATCH_ITEMS:
+        errors["checks"] = [f"Berisi 1 sampai {MAX_BATCH_ITEMS} pemeriksaan."]
+    else:
+        for index, item in enumerate(checks):
+            if not isinstance(item, dict):
+                errors[f"checks.{index}"] = ["Setiap pemeriksaan harus berupa objek JSON."]
+    if errors:
+        raise InvalidBatch(errors)
+    return checks  # type: ignore[return-value]
+
+
 class ReasonSchema(Schema):
     """One reason: a stable code and a message for the clerk."""
 
@@ -210,3 +243,36 @@ class ProblemSchema(Schema):
     code = fields.String()
     errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
     check_id = fields.String(metadata={"description": "The reference of the recorded attempt."})
+
+
+class BatchRequestSchema(Schema):
+    """``POST /v1/checks/batch``: 1–100 check requests."""
+
+    checks = fields.List(
+        fields.Nested(CheckRequestSchema),
+        required=True,
+        validate=validate.Length(min=1, max=MAX_BATCH_ITEMS),
+        metadata={"description": "Each item as the body of POST /v1/checks."},
+    )
+
+
+class BatchResultSchema(Schema):
+    """One item's answer: a recorded decision (201) or a recorded refusal (422)."""
+
+    class Meta:
+        ordered = True
+
+    index = fields.Integer(metadata={"description": "The item's place in the request, from 0."})
+    status = fields.Integer(metadata={"enum": [201, 422]})
+    check = fields.Nested(CheckResponseSchema, metadata={"description": "With status 201."})
+    problem = fields.Nested(ProblemSchema, metadata={"description": "With status 422."})
+
+
+class BatchResponseSchema(Schema):
+    """Every item of a batch, decided and recorded in one transaction, in request order."""
+
+    class Meta:
+        ordered = True
+
+    batch_id = fields.String(metadata={"example": "B-K7QM-3XD9-2F4E"})
+    results = fields.List(fields.Nested(BatchResultSchema))
