@@ -81,6 +81,7 @@ def audit_document(
         ),
         "operator_id": record.operator_id,
         "channel": record.channel,
+        "batch_id": record.batch_id,
         "request": {
             "service_date": record.service_date,
             "service_type": record.service_type,

@@ -84,6 +84,7 @@ def test_the_export_is_a_utf8_csv_attachment_with_a_bom_and_a_header(
         "jamkesda_snapshot_id",
         "jkn_snapshot_id",
         "latency_ms",
+        "batch_id",
     ]
 
 
@@ -111,6 +112,7 @@ def test_the_rows_are_the_listings_records(
             snapshot = item["data_snapshots"][source]
             assert row[f"{source}_snapshot_id"] == ("" if snapshot is None else str(snapshot))
         assert float(row["latency_ms"]) == item["latency_ms"]
+        assert row["batch_id"] == (item["batch_id"] or "")
     external_refs = [row["external_ref"] for row in rows]
     assert external_refs == ["'=HYPERLINK(1)", "", "", "REG-1"]
 

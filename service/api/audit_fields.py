@@ -11,6 +11,7 @@ from marshmallow import ValidationError, fields
 
 from service.audit.cursor import InvalidCursor, decode_cursor
 from service.audit.stats import GROUPS
+from service.check_ids import InvalidCheckId, parse_batch_id
 from service.nik import InvalidNik, parse_nik
 
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -29,6 +30,18 @@ class NikField(fields.Field[str]):
         try:
             return parse_nik(value).value
         except InvalidNik as exc:
+            raise ValidationError(str(exc)) from exc
+
+
+class BatchIdField(fields.Field[str]):
+    """A batch reference, case-insensitive, its check character checked."""
+
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> str:
+        try:
+            return parse_batch_id(value if isinstance(value, str) else "")
+        except InvalidCheckId as exc:
             raise ValidationError(str(exc)) from exc
 
 

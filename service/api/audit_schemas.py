@@ -6,7 +6,13 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from service.api.audit_fields import CursorField, GroupByField, MomentField, NikField
+from service.api.audit_fields import (
+    BatchIdField,
+    CursorField,
+    GroupByField,
+    MomentField,
+    NikField,
+)
 from service.api.schemas import CheckResponseSchema, ReasonSchema
 from service.audit.stats import GROUPS
 from service.decision import Outcome, Reason
@@ -70,6 +76,13 @@ class CheckFilterSchema(QuerySchema):
     )
     reason = fields.String(
         validate=validate.OneOf([r.value for r in Reason], error="Kode alasan tidak dikenal.")
+    )
+    batch = BatchIdField(
+        metadata={
+            "type": "string",
+            "description": "A batch reference (batch_id of POST /v1/checks/batch).",
+            "example": "B-K7QM-3XD9-2F4E",
+        }
     )
     from_ = MomentField(
         data_key="from",
@@ -160,7 +173,11 @@ class AuditRecordSchema(CheckResponseSchema):
     facility = fields.Nested(FacilityRefSchema, allow_none=True)
     client = fields.Nested(ClientRefSchema, allow_none=True)
     operator_id = fields.String(allow_none=True)
-    channel = fields.String()
+    channel = fields.String(metadata={"enum": ["api", "batch", "fhir", "desk"]})
+    batch_id = fields.String(
+        allow_none=True,
+        metadata={"description": "The batch the check came in; null outside batches."},
+    )
     request = fields.Nested(AuditRequestSchema)
     data_snapshots = fields.Nested(DataSnapshotsSchema)
     latency_ms = fields.Float()

@@ -49,6 +49,7 @@ HEADER = (
     "jamkesda_snapshot_id",
     "jkn_snapshot_id",
     "latency_ms",
+    "batch_id",
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _COLUMNS = (
@@ -69,6 +70,7 @@ _COLUMNS = (
     CheckRecord.jamkesda_snapshot_id,
     CheckRecord.jkn_snapshot_id,
     CheckRecord.latency_ms,
+    CheckRecord.batch_id,
 )
 
 

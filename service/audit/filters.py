@@ -38,6 +38,7 @@ class CheckFilter:
     operator: str | None = None
     decision: str | None = None
     reason: str | None = None
+    batch_id: str | None = None
     start: datetime | None = None  # decided at or after
     end: datetime | None = None  # decided before
 
@@ -50,6 +51,7 @@ class CheckFilter:
             (record.client_id, self.client_id),
             (record.operator_id, self.operator),
             (record.decision, self.decision),
+            (record.batch_id, self.batch_id),
         ]
         found = [column == value for column, value in equal if value is not None]
         if self.reason is not None:
@@ -96,6 +98,7 @@ def check_filter(query: Mapping[str, Any], zone: tzinfo, hash_key: bytes) -> Che
         operator=query.get("operator"),
         decision=query.get("decision"),
         reason=query.get("reason"),
+        batch_id=query.get("batch"),
         start=start,
         end=end,
     )
