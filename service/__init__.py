@@ -48,12 +48,18 @@ def register_blueprints(app: Flask) -> None:
     """Mount the API and keep its OpenAPI document for ``/openapi.yaml``."""
     from service.api import audit, checks, health, ledger
     from service.api.docs import ProblemApi
+    from service.fhir import openapi as fhir_openapi
+    from service.fhir import views as fhir
 
     api = ProblemApi(app)
+    for name, schema in fhir_openapi.SCHEMAS.items():
+        api.spec.components.schema(name, schema)
     api.register_blueprint(health.blp)
     api.register_blueprint(checks.blp)
+    api.register_blueprint(fhir.blp)
     api.register_blueprint(audit.blp)
     api.register_blueprint(ledger.blp)
+    fhir.register(app)
     app.extensions["jamkesda.openapi_yaml"] = openapi_text(api)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response, current_app, json, request
@@ -87,8 +88,24 @@ def problem_text(problem: Problem) -> str:
     return json.dumps(problem_document(problem), ensure_ascii=False)
 
 
+ProblemRenderer = Callable[[Problem], Response]
+_RENDERERS = "jamkesda.problem_renderers"
+
+
+def register_problem_renderer(app: Flask, prefix: str, renderer: ProblemRenderer) -> None:
+    """Render the problems of paths under ``prefix`` in another format (FHIR's own)."""
+    app.extensions.setdefault(_RENDERERS, []).append((prefix, renderer))
+
+
 def problem_response(problem: Problem) -> Response:
-    """Render a problem as JSON with its status and standard members."""
+    """Render a problem as JSON with its status and standard members.
+
+    A door with an error format of its own (FHIR's OperationOutcome) renders the problems
+    of its paths itself, whatever raised them: a view, the key check, or Werkzeug.
+    """
+    for prefix, renderer in current_app.extensions.get(_RENDERERS, ()):
+        if request.path.startswith(prefix):
+            return renderer(problem)  # type: ignore[no-any-return]
     return current_app.response_class(
         problem_text(problem),
         status=problem.status,

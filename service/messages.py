@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from service.decision import Reason
+from service.decision import Outcome, Reason
 
 REASON_MESSAGES: dict[Reason, str] = {
     Reason.DECEASED: (
@@ -40,6 +40,14 @@ REASON_MESSAGES: dict[Reason, str] = {
         "Ini bukan penolakan: layani pasien sesuai prosedur sementara dan ulangi "
         "pemeriksaan nanti atau hubungi Dinas Kesehatan."
     ),
+}
+
+# The headline of each decision, before its reasons (the FHIR answer's disposition).
+DECISION_MESSAGES: dict[Outcome, str] = {
+    Outcome.ELIGIBLE: "Pasien berhak atas layanan gratis Jamkesda Kabupaten Kutai Kartanegara.",
+    Outcome.COVERED_BY_JKN: "Pasien dijamin JKN (BPJS Kesehatan), bukan Jamkesda.",
+    Outcome.NOT_ELIGIBLE: "Pasien tidak memenuhi syarat layanan gratis Jamkesda.",
+    Outcome.UNDETERMINED: "Kepesertaan belum dapat dipastikan. Ini bukan penolakan.",
 }
 
 EMERGENCY_NOTICE = (

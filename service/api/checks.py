@@ -38,7 +38,8 @@ blp = Blueprint("checks", __name__, url_prefix="/v1", description="Eligibility c
 BATCH_MAX_BODY_BYTES = 1024 * 1024
 
 
-def _context(channel: str = "api") -> CheckContext:
+def check_context(channel: str = "api") -> CheckContext:
+    """Who asks, through which door, under the app's policy and hash key."""
     settings = app_settings()
     return CheckContext(
         client=current_client(),
@@ -102,7 +103,7 @@ def create_check() -> Any:
     # The record is the one write, committed by its own INSERT before the answer leaves
     # (SPEC §2.2); a record that cannot be written makes the answer a 503. With an
     # Idempotency-Key, the record and the remembered answer commit together.
-    context = _context()
+    context = check_context()
     body = json_body()
     return answer_once(
         "checks",
@@ -142,7 +143,7 @@ def create_check() -> Any:
 def create_batch() -> Any:
     """Decide and record every item in one transaction; each item answers 201 or 422."""
     request.max_content_length = BATCH_MAX_BODY_BYTES
-    context = _context(channel="batch")
+    context = check_context(channel="batch")
     try:
         sent = read_batch(json_body())
     except InvalidBatch as invalid:
@@ -200,6 +201,11 @@ def _batch_answer(
 @requires(*FACILITY_ROLES)
 def get_check(check_id: str) -> Any:
     """The same body as the 201, for a check of the caller's facility; 404 otherwise."""
+    return own_check_document(check_id)
+
+
+def own_check_document(check_id: str) -> dict[str, Any]:
+    """The answer of a check the caller's facility made (any door); 422 or 404 otherwise."""
     reference = check_reference(check_id)
     session = db.session()
     record = find_record(session, reference)
