@@ -69,7 +69,7 @@ def _document(entry: AuditEntry) -> dict[str, Any]:
 
 
 @blp.route("/checks", methods=["GET"])
-@blp.doc(summary="Find check records, newest first", security=BEARER)
+@blp.doc(operationId="listAuditChecks", summary="Find check records, newest first", security=BEARER)
 @blp.response(200, AuditPageSchema)
 @problems(blp, 401, 403, 422, 503, s422=S422)
 @requires(Role.AUDITOR)
@@ -85,6 +85,7 @@ def list_checks(query: dict[str, Any]) -> Any:
 
 @blp.route("/checks.csv", methods=["GET"])
 @blp.doc(
+    operationId="exportAuditChecksCsv",
     summary="Export the filtered records as CSV (streamed, NIK masked)",
     security=BEARER,
     responses={
@@ -109,7 +110,7 @@ def export_checks(query: dict[str, Any]) -> Response:
 
 
 @blp.route("/checks/<string:check_id>", methods=["GET"])
-@blp.doc(summary="One check record, of any facility", security=BEARER)
+@blp.doc(operationId="getAuditCheck", summary="One check record, of any facility", security=BEARER)
 @blp.response(200, AuditRecordSchema)
 @problems(
     blp,
@@ -133,6 +134,7 @@ def get_check(check_id: str) -> Any:
 
 @blp.route("/checks/<string:check_id>/replay", methods=["GET"])
 @blp.doc(
+    operationId="replayAuditCheck",
     summary="Re-derive a check's decision from the data and policy then, and from today's",
     security=BEARER,
 )
@@ -176,7 +178,11 @@ def replay(check_id: str) -> Any:
 
 
 @blp.route("/stats", methods=["GET"])
-@blp.doc(summary="Counts and denial rates by facility, decision, reason and day", security=BEARER)
+@blp.doc(
+    operationId="getAuditStats",
+    summary="Counts and denial rates by facility, decision, reason and day",
+    security=BEARER,
+)
 @blp.response(200, StatsSchema)
 @problems(blp, 401, 403, 422, 503, s422=S422)
 @requires(Role.AUDITOR)
@@ -188,7 +194,11 @@ def stats(query: dict[str, Any]) -> Any:
 
 
 @blp.route("/snapshots", methods=["GET"])
-@blp.doc(summary="Every data import, facilities too, newest first", security=BEARER)
+@blp.doc(
+    operationId="listSnapshots",
+    summary="Every data import, facilities too, newest first",
+    security=BEARER,
+)
 @blp.response(200, SnapshotListSchema)
 @problems(blp, 401, 403, 503)
 @requires(Role.AUDITOR)
@@ -199,7 +209,11 @@ def snapshots() -> Any:
 
 
 @blp.route("/access", methods=["GET"])
-@blp.doc(summary="Every request to the audit and ledger APIs, newest first", security=BEARER)
+@blp.doc(
+    operationId="listAccessLog",
+    summary="Every request to the audit and ledger APIs, newest first",
+    security=BEARER,
+)
 @blp.response(200, AccessPageSchema)
 @problems(blp, 401, 403, 422, 503, s422=S422)
 @requires(Role.AUDITOR)

@@ -17,7 +17,7 @@ blp = Blueprint("health", __name__, description="Service endpoints (no key)")
 
 
 @blp.route("/healthz", methods=["GET"])
-@blp.doc(summary="The process is alive (touches nothing)")
+@blp.doc(operationId="getHealth", summary="The process is alive (touches nothing)")
 @blp.response(200, StatusSchema)
 def healthz() -> Any:
     """Answer at once without touching the database."""
@@ -25,7 +25,7 @@ def healthz() -> Any:
 
 
 @blp.route("/readyz", methods=["GET"])
-@blp.doc(summary="The database is reachable and migrated")
+@blp.doc(operationId="getReadiness", summary="The database is reachable and migrated")
 @blp.response(200, StatusSchema)
 @problems(blp, 503, s503="The database is unreachable or not migrated")
 def readyz() -> Any:
@@ -47,6 +47,7 @@ def readyz() -> Any:
 
 @blp.route("/openapi.yaml", methods=["GET"])
 @blp.doc(
+    operationId="getOpenApiDocument",
     summary="This API's OpenAPI document",
     responses={"200": {"description": "The document", "content": {"application/yaml": {}}}},
 )

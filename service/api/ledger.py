@@ -67,6 +67,7 @@ def _outside(error: proofs.OutsideCheckpoint) -> Problem:
 
 @blp.route("/checkpoint", methods=["GET"])
 @blp.doc(
+    operationId="getLedgerCheckpoint",
     summary="The latest signed checkpoint (C2SP tlog-checkpoint in a C2SP signed note)",
     security=BEARER,
     responses=_text_answer(
@@ -83,6 +84,7 @@ def checkpoint() -> Response:
 
 @blp.route("/key", methods=["GET"])
 @blp.doc(
+    operationId="getLedgerKey",
     summary="The verifier key of the checkpoints' signatures",
     security=BEARER,
     responses=_text_answer(
@@ -98,7 +100,11 @@ def key() -> Response:
 
 
 @blp.route("/proof/inclusion", methods=["GET"])
-@blp.doc(summary="Prove that a check record is in the tree of a given size", security=BEARER)
+@blp.doc(
+    operationId="getInclusionProof",
+    summary="Prove that a check record is in the tree of a given size",
+    security=BEARER,
+)
 @blp.response(200, InclusionProofSchema)
 @problems(
     blp,
@@ -140,7 +146,11 @@ def inclusion(query: dict[str, Any]) -> Any:
 
 
 @blp.route("/proof/consistency", methods=["GET"])
-@blp.doc(summary="Prove that an older tree is a prefix of a newer one", security=BEARER)
+@blp.doc(
+    operationId="getConsistencyProof",
+    summary="Prove that an older tree is a prefix of a newer one",
+    security=BEARER,
+)
 @blp.response(200, ConsistencyProofSchema)
 @problems(blp, 401, 403, 422, 503, s422=S422)
 @requires(Role.AUDITOR)
@@ -155,7 +165,11 @@ def consistency(query: dict[str, Any]) -> Any:
 
 
 @blp.route("/entries", methods=["GET"])
-@blp.doc(summary="The leaves from start up to end (exclusive), in order", security=BEARER)
+@blp.doc(
+    operationId="listLedgerEntries",
+    summary="The leaves from start up to end (exclusive), in order",
+    security=BEARER,
+)
 @blp.response(200, EntriesSchema)
 @problems(
     blp,
