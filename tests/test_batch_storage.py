@@ -90,7 +90,7 @@ def test_migration_0006_keeps_the_ledger_trigger_and_old_records(fresh: Engine) 
         config.attributes["connection"] = connection
         command.downgrade(config, "0005")
     with Session(fresh, expire_on_commit=False) as session:
-        session.execute(insert(CheckRecord.__table__), [record_values(client, 2)])
+        session.execute(insert(CheckRecord), [record_values(client, 2)])
         session.commit()
         assert len(queued(session)) == 3
     migrate.upgrade(fresh)
