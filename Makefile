@@ -4,17 +4,27 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+# mypy for the client library (client/), which runs where Python may be as old as 3.9:
+# mypy 2 no longer checks code as 3.9, so a 1.x of its own, with the stubs of requests.
+CLIENT_MYPY := $(VENV)/client-mypy
+CLIENT_MYPY_INSTALLED := $(CLIENT_MYPY)/.installed
 
 .PHONY: install run test lint pytest openapi bench clean
 
-$(INSTALLED): pyproject.toml
+$(INSTALLED): pyproject.toml client/pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed") if sys.version_info < (3, 11) else None'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e ./client
 	touch $(INSTALLED)
 
 install: $(INSTALLED)
+
+$(CLIENT_MYPY_INSTALLED): client/pyproject.toml
+	$(PYTHON) -m venv $(CLIENT_MYPY)
+	$(CLIENT_MYPY)/bin/pip install --quiet 'mypy>=1.10,<2' types-requests
+	touch $(CLIENT_MYPY_INSTALLED)
 
 # Migrate the embedded SQLite database, load the demo data once, show the keys, serve.
 run: install
@@ -26,10 +36,12 @@ run: install
 	fi
 	$(BIN)/jamkesda serve --bind 127.0.0.1:8000
 
-lint: install
+# The client library is checked by its own configuration (client/pyproject.toml: Python 3.9).
+lint: install $(CLIENT_MYPY_INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	cd client && $(abspath $(CLIENT_MYPY))/bin/mypy
 
 # The suite on SQLite, then on PostgreSQL when TEST_DATABASE_URL names a server.
 pytest: install
