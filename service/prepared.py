@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
@@ -86,24 +86,80 @@ class Prepared:
         """Run the statement with ``values``; its first row by column name (None: no row)."""
         compiled = self._for(connection.dialect)
         parameters = compiled.parameters(values)
-        dbapi_connection = connection.connection
-        cursor = dbapi_connection.cursor()
-        try:
+
+        def run(cursor: Any) -> Any:
             cursor.execute(compiled.sql, parameters)
-            raw = cursor.fetchone()
-        except connection.dialect.loaded_dbapi.Error as error:
-            disconnected = connection.dialect.is_disconnect(error, dbapi_connection, cursor)
-            if disconnected:
-                connection.invalidate(error)
-            raise DBAPIError.instance(
-                compiled.sql,
-                parameters,
-                error,
-                connection.dialect.loaded_dbapi.Error,
-                connection_invalidated=disconnected,
-                dialect=connection.dialect,
-            ) from error
-        finally:
-            with suppress(connection.dialect.loaded_dbapi.Error):
-                cursor.close()
-        return compiled.row(raw)
+            return cursor.fetchone()
+
+        return compiled.row(_on_cursor(connection, compiled.sql, parameters, run))
+
+    def all(self, connection: Connection, values: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Run the statement with ``values``; every row by column name."""
+        compiled = self._for(connection.dialect)
+        parameters = compiled.parameters(values)
+
+        def run(cursor: Any) -> list[Any]:
+            cursor.execute(compiled.sql, parameters)
+            return cursor.fetchall()  # type: ignore[no-any-return]
+
+        raws = _on_cursor(connection, compiled.sql, parameters, run)
+        return [row for raw in raws if (row := compiled.row(raw)) is not None]
+
+    def first_of_each(
+        self, connection: Connection, rows: Sequence[Mapping[str, Any]]
+    ) -> list[dict[str, Any] | None]:
+        """Run the statement once for each of ``rows``; the first row each run returned.
+
+        On PostgreSQL the runs go out together in one round trip (psycopg's pipelined
+        ``executemany``, the statement prepared once); SQLite, in process, runs them in turn.
+        """
+        if connection.dialect.name != "postgresql":
+            return [self.first(connection, values) for values in rows]
+        compiled = self._for(connection.dialect)
+        parameters = [compiled.parameters(values) for values in rows]
+
+        def run(cursor: Any) -> list[Any]:
+            cursor.executemany(compiled.sql, parameters, returning=True)
+            return [cursor.fetchone() for _result in cursor.results()]
+
+        return [compiled.row(raw) for raw in _on_cursor(connection, compiled.sql, parameters, run)]
+
+
+def run_plain(connection: Connection, sql: str) -> None:
+    """Run SQL without parameters or rows (``BEGIN``, ``COMMIT``) on the driver's cursor.
+
+    Sent without parameters, PostgreSQL takes several statements in one round trip.
+    """
+    _on_cursor(connection, sql, None, lambda cursor: cursor.execute(sql))
+
+
+Result = TypeVar("Result")
+
+
+def _on_cursor(
+    connection: Connection, sql: str, parameters: Any, run: Callable[[Any], Result]
+) -> Result:
+    """``run(cursor)`` on a driver cursor of the connection, which runs ``sql``.
+
+    Driver errors are raised as SQLAlchemy's (naming ``sql`` and its ``parameters``), and
+    a broken connection leaves the pool.
+    """
+    dbapi_connection = connection.connection
+    cursor = dbapi_connection.cursor()
+    try:
+        return run(cursor)
+    except connection.dialect.loaded_dbapi.Error as error:
+        disconnected = connection.dialect.is_disconnect(error, dbapi_connection, cursor)
+        if disconnected:
+            connection.invalidate(error)
+        raise DBAPIError.instance(
+            sql,
+            parameters,
+            error,
+            connection.dialect.loaded_dbapi.Error,
+            connection_invalidated=disconnected,
+            dialect=connection.dialect,
+        ) from error
+    finally:
+        with suppress(connection.dialect.loaded_dbapi.Error):
+            cursor.close()
