@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -18,12 +19,12 @@ from sqlalchemy import (
     and_,
     bindparam,
     func,
-    literal,
+    literal_column,
     or_,
     select,
     true,
-    union_all,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from models import JamkesdaRow, JknRow, PopulationRow, Snapshot
@@ -173,6 +174,22 @@ def _facts_statement(
 _FACTS_IN_FORCE = Prepared(
     _facts_statement({source: _newest_in_force(source) for source in FACT_SOURCES}), "nik"
 )
+# A batch's NIKs, one a row: PostgreSQL unnests an array, SQLite reads a JSON array.
+_WANTED = {
+    "postgresql": select(
+        func.unnest(bindparam("niks", type_=postgresql.ARRAY(String))).label("nik")
+    ).subquery("wanted"),
+    "sqlite": select(literal_column("value", String).label("nik"))
+    .select_from(func.json_each(bindparam("niks", type_=String)))
+    .subquery("wanted"),
+}
+_FACTS_IN_FORCE_MANY = {
+    dialect: Prepared(
+        _facts_statement({source: _newest_in_force(source) for source in FACT_SOURCES}, wanted),
+        "niks",
+    )
+    for dialect, wanted in _WANTED.items()
+}
 _SNAPSHOT_IDS = tuple(f"{source}_id" for source in FACT_SOURCES)
 _FACTS_OF_SNAPSHOTS = Prepared(
     _facts_statement({source: bindparam(f"{source}_id", type_=Integer) for source in FACT_SOURCES}),
@@ -203,14 +220,11 @@ def facts_in_force_many(
 ) -> tuple[dict[str, Facts], SnapshotSet]:
     """What the snapshots in force now say about each NIK, and those snapshots (one query)."""
     distinct = list(dict.fromkeys(niks))
-    wanted = union_all(*(select(literal(nik, String).label("nik")) for nik in distinct))
-    rows = connection.execute(
-        _facts_statement(
-            {source: _newest_in_force(source) for source in FACT_SOURCES}, wanted.subquery()
-        )
-    ).mappings()
+    dialect = connection.dialect.name
+    # PostgreSQL takes the NIKs as an array; SQLite as a JSON array (json_each).
+    values = {"niks": distinct if dialect == "postgresql" else json.dumps(distinct)}
     by_nik: dict[str, Any] = {}
-    for row in rows:
+    for row in _FACTS_IN_FORCE_MANY[dialect].all(connection, values):
         # A NIK with two versions valid in one snapshot (never written so) counts once.
         by_nik.setdefault(row["nik"], row)
     any_row = next(iter(by_nik.values()))

@@ -57,8 +57,9 @@ class CheckEntry:
     id: int | None = None
 
 
-_COLUMNS = tuple(column.key for column in _TABLE.columns if column.key != "id")
-_FIELDS = (*_COLUMNS, "id")
+# The columns a record is written with: all but the id.
+COLUMNS = tuple(column.key for column in _TABLE.columns if column.key != "id")
+_FIELDS = (*COLUMNS, "id")
 # The entry mirrors the table: a column added to one and not the other fails at import.
 assert set(_FIELDS) == {field.name for field in dataclasses.fields(CheckEntry)}
 
@@ -70,8 +71,8 @@ def _append_statement(insert: Any) -> Any:
 # Compiled once per dialect and run on the driver's cursor (``service.prepared``); psycopg
 # prepares it on the server after a few uses.
 _APPEND = {
-    "postgresql": Prepared(_append_statement(postgresql.insert), *_COLUMNS),
-    "sqlite": Prepared(_append_statement(sqlite.insert), *_COLUMNS),
+    "postgresql": Prepared(_append_statement(postgresql.insert), *COLUMNS),
+    "sqlite": Prepared(_append_statement(sqlite.insert), *COLUMNS),
 }
 
 
@@ -87,7 +88,7 @@ def append_record(database: Session | Connection, entry: CheckEntry) -> CheckEnt
     """
     connection = database if isinstance(database, Connection) else database.connection()
     statement = _APPEND[connection.dialect.name]
-    values = {name: getattr(entry, name) for name in _COLUMNS}
+    values = {name: getattr(entry, name) for name in COLUMNS}
     for _draw in range(MAX_DRAWS):
         values["check_id"] = new_check_id()
         appended = statement.first(connection, values)
@@ -97,45 +98,34 @@ def append_record(database: Session | Connection, entry: CheckEntry) -> CheckEnt
 
 
 def append_records(connection: Connection, entries: Sequence[CheckEntry]) -> list[CheckEntry]:
-    """Insert every entry under a fresh reference, in few statements; the caller commits.
+    """Insert every entry under a fresh reference, in one round trip; the caller commits.
 
-    A batch's records go in one multi-row INSERT per draw instead of one statement each.
-    Rows whose drawn reference was taken come back without an id and are drawn again, as
-    in ``append_record``. Returns the entries in their order, references and ids set.
+    A batch's records go out together (``Prepared.first_of_each``) instead of one round
+    trip each. Rows whose drawn reference was taken come back without an id and are drawn
+    again, as in ``append_record``. Returns the entries in their order, references and ids set.
     """
-    appended: list[CheckEntry | None] = [None] * len(entries)
+    statement = _APPEND[connection.dialect.name]
+    appended: dict[int, CheckEntry] = {}
     waiting = list(range(len(entries)))
-    statement = _append_many_statement(connection.dialect.name)
     for _draw in range(MAX_DRAWS):
-        drawn: dict[str, int] = {}
-        for position in waiting:
-            check_id = new_check_id()
-            while check_id in drawn:  # Two equal draws in one statement would hide a row.
-                check_id = new_check_id()
-            drawn[check_id] = position
+        drawn = [(position, new_check_id()) for position in waiting]
         rows = [
-            {**{name: getattr(entries[position], name) for name in _COLUMNS}, "check_id": check_id}
-            for check_id, position in drawn.items()
+            {**{name: getattr(entries[position], name) for name in COLUMNS}, "check_id": check_id}
+            for position, check_id in drawn
         ]
-        for row in connection.execute(statement, rows):
-            position = drawn.pop(row.check_id)
-            appended[position] = dataclasses.replace(
-                entries[position], id=row.id, check_id=row.check_id
-            )
-        if not drawn:
-            return [entry for entry in appended if entry is not None]
-        waiting = list(drawn.values())
+        waiting = []
+        for (position, check_id), row in zip(
+            drawn, statement.first_of_each(connection, rows), strict=True
+        ):
+            if row is None:
+                waiting.append(position)
+            else:
+                appended[position] = dataclasses.replace(
+                    entries[position], id=row["id"], check_id=check_id
+                )
+        if not waiting:
+            return [appended[position] for position in range(len(entries))]
     raise ReferencesExhausted(f"{MAX_DRAWS} drawn check references were all taken")
-
-
-def _append_many_statement(dialect: str) -> Any:
-    """The multi-row INSERT of ``append_records`` for the dialect."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return (
-        insert(CheckRecord)
-        .on_conflict_do_nothing(index_elements=["check_id"])
-        .returning(CheckRecord.id, CheckRecord.check_id)
-    )
 
 
 def entry_of(row: Mapping[Any, Any]) -> CheckEntry:
