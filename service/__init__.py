@@ -32,7 +32,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         },
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    engine = engine or db.make_engine(settings.database_url)
+    engine = engine or db.make_engine(settings.database_url, db.LOCK_TIMEOUT_MS)
     app.extensions["jamkesda.settings"] = settings
     app.extensions["jamkesda.engine"] = engine
     app.extensions["jamkesda.head_revision"] = migrate.head_revision()

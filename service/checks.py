@@ -63,9 +63,16 @@ def check_eligibility(
     connection: Connection, context: CheckContext, request: CheckRequest
 ) -> CheckResult:
     """Decide SPEC §4 for the request and append its record in the caller's unit of work."""
-    facts, snapshots = facts_in_force(connection, request.nik)
-    entry = decided_entry(context, request, facts, snapshots)
+    entry, snapshots = decide_check(connection, context, request)
     return CheckResult(append_record(connection, entry), snapshots)
+
+
+def decide_check(
+    connection: Connection, context: CheckContext, request: CheckRequest
+) -> tuple[CheckEntry, SnapshotSet]:
+    """Decide SPEC §4 for the request: its record, not yet written, and the snapshots read."""
+    facts, snapshots = facts_in_force(connection, request.nik)
+    return decided_entry(context, request, facts, snapshots), snapshots
 
 
 def decided_entry(

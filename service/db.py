@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 from flask import Flask, current_app, g
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
+
+from service.prepared import run_plain
 
 # A pooled connection unused for this long is tested before it is handed out, so that a
 # database restart during a quiet spell costs no request. Under load connections are never
 # idle that long and the busy path saves the test's round trip; a restart under load fails
 # the requests then in flight with 503 (never a denial), and the pool reconnects.
 PING_AFTER_IDLE_SECONDS = 10.0
+# A request never waits longer than this for a lock another transaction holds: in practice
+# a concurrent request with the same Idempotency-Key, answered 409 after this wait (and,
+# in a migration that locks a table, 503 instead of a queue of stuck workers).
+LOCK_TIMEOUT_MS = 2000
 
 
 def sqlalchemy_url(url: str) -> str:
@@ -60,14 +66,21 @@ def _ping_when_idle(engine: Engine) -> None:
     event.listen(engine, "checkout", ping)
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``DATABASE_URL``; connections idle for a while are tested before use."""
+def make_engine(url: str, lock_timeout_ms: int | None = None) -> Engine:
+    """An engine for ``DATABASE_URL``; connections idle for a while are tested before use.
+
+    ``lock_timeout_ms`` bounds, on PostgreSQL, how long any statement waits for a lock
+    another transaction holds (the server's: see ``LOCK_TIMEOUT_MS``).
+    """
     url = sqlalchemy_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    engine = create_engine(url, connect_args={"connect_timeout": 5})
+    connect_args: dict[str, Any] = {"connect_timeout": 5}
+    if lock_timeout_ms is not None:
+        connect_args["options"] = f"-c lock_timeout={int(lock_timeout_ms)}"
+    engine = create_engine(url, connect_args=connect_args)
     _ping_when_idle(engine)
     return engine
 
@@ -103,22 +116,28 @@ def autocommit_connection() -> Connection:
 
 
 @contextmanager
-def write_transaction(lock_timeout_ms: int | None = None) -> Iterator[Connection]:
-    """A unit of work of several writes: one transaction, committed when the block ends.
+def transaction(connection: Connection) -> Iterator[Connection]:
+    """One transaction on the request's autocommit connection, begun and ended by hand.
 
-    It runs on a connection of its own and rolls back when the block raises. On SQLite it
-    begins IMMEDIATE: the write lock is taken before the first read, so that a read
-    followed by a write never meets a newer commit (which SQLite refuses at once, without
-    waiting). On PostgreSQL ``lock_timeout_ms`` bounds how long a statement waits for a
-    row another transaction holds (a concurrent request with the same Idempotency-Key).
+    Most writes are one statement and need no transaction (``autocommit_connection``).
+    A unit of work of several writes (a batch, a check and its remembered answer) begins
+    one on the same connection rather than taking a second from the pool: a round trip to
+    begin and one to commit, and a rollback when the block raises. On SQLite it begins
+    IMMEDIATE: the write lock is taken before the first read, so that a read followed by a
+    write never meets a newer commit (which SQLite refuses at once, without waiting).
     """
-    engine: Engine = current_app.extensions["jamkesda.engine"]
-    with engine.connect() as connection, connection.begin():
-        if connection.dialect.name == "sqlite":
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-        elif lock_timeout_ms is not None:
-            connection.exec_driver_sql(f"SET LOCAL lock_timeout = {int(lock_timeout_ms)}")
+    begin = "BEGIN IMMEDIATE" if connection.dialect.name == "sqlite" else "BEGIN"
+    # On the driver's cursor: through SQLAlchemy each of these cost as much as a check's
+    # whole statement (see ``service.prepared``).
+    run_plain(connection, begin)
+    try:
         yield connection
+    except BaseException:
+        # A connection that broke is invalidated already: there is nothing to roll back.
+        with suppress(SQLAlchemyError):
+            run_plain(connection, "ROLLBACK")
+        raise
+    run_plain(connection, "COMMIT")
 
 
 def _close_sessions(_exc: BaseException | None) -> None:

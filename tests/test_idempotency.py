@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from models import CheckRecord, RememberedAnswer
 from service import clock
+from service.check_ids import new_check_id
 from tests.audit_records import client_of
 from tests.conftest import RESIDENT, bearer
 from tests.factories import refusing_inserts
@@ -197,3 +198,27 @@ def test_a_check_without_a_key_is_not_remembered(
         )
     assert record_count(session) == 2
     assert session.scalar(select(func.count()).select_from(RememberedAnswer)) == 0
+
+
+def test_a_keyed_check_whose_drawn_reference_is_taken_draws_again(
+    http: FlaskClient,
+    keys: dict[str, str],
+    registry: Any,
+    session: Session,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The record and its remembered answer carry the reference actually written."""
+    taken = http.post("/v1/checks", json=NIK_BODY, headers=bearer(keys["desk"])).get_json()
+    unused = new_check_id()
+    draws = iter([taken["check_id"], unused])
+    # PostgreSQL draws in the record-and-answer statement, SQLite in append_record.
+    for module in ("service.idempotency.store", "service.records"):
+        monkeypatch.setattr(f"{module}.new_check_id", lambda: next(draws))
+    headers = keyed(keys["desk"], "after-a-clash")
+    first = http.post("/v1/checks", json=NIK_BODY, headers=headers)
+    assert first.status_code == 201
+    assert first.get_json()["check_id"] == unused
+    assert first.headers["Location"] == f"/v1/checks/{unused}"
+    again = http.post("/v1/checks", json=NIK_BODY, headers=headers)
+    assert again.get_json()["check_id"] == unused
+    assert record_count(session) == 2

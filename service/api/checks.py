@@ -11,6 +11,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import Connection
 
 from service import clock, db
+from service.answers import Answer, Decided
 from service.api.docs import BEARER, IDEMPOTENCY_KEY, IN_USE, problems
 from service.api.requests import JSON, app_settings, check_reference, json_body, json_text
 from service.api.schemas import (
@@ -26,13 +27,13 @@ from service.api.schemas import (
 )
 from service.auth import current_client, requires
 from service.batches import RefusedItem, check_batch
-from service.checks import CheckContext, CheckRequest, check_eligibility, record_invalid_request
+from service.checks import CheckContext, CheckRequest, decide_check, refused_entry
 from service.clients import FACILITY_ROLES, Role
 from service.documents import check_document
 from service.errors import PROBLEM_JSON, Problem, problem_document, problem_text
 from service.facts import snapshots_by_id
-from service.idempotency import Answer, answer_once
-from service.records import find_record
+from service.idempotency import answer_check, answer_unit
+from service.records import CheckEntry, find_record
 
 blp = Blueprint("checks", __name__, url_prefix="/v1", description="Eligibility checks")
 BATCH_MAX_BODY_BYTES = 1024 * 1024
@@ -57,20 +58,30 @@ def refused_problem(code: str, errors: dict[str, Any], check_id: str) -> Problem
     )
 
 
-def _check_answer(connection: Connection, context: CheckContext, body: Any) -> Answer:
-    """Decide and record one check; an invalid request is recorded too and answers 422."""
+def _decide(connection: Connection, context: CheckContext, body: Any) -> Decided:
+    """Decide one check, or refuse an invalid request: either way a record and its answer."""
     try:
         request = parse_check_request(body, clock.today(context.policy.zone))
     except InvalidCheckRequest as invalid:
-        record = record_invalid_request(
-            connection, context, body if isinstance(body, dict) else {}, invalid.errors
-        )
+        return _refused(context, body if isinstance(body, dict) else {}, invalid)
+    entry, snapshots = decide_check(connection, context, request)
+
+    def decision(record: CheckEntry) -> Answer:
+        # The busiest answer is written without the schema's dump (see json_answer).
+        document = check_document(record, snapshots, context.policy.zone)
+        return Answer(201, json_text(document), JSON, f"/v1/checks/{record.check_id}")
+
+    return Decided(entry, decision)
+
+
+def _refused(context: CheckContext, body: dict[str, Any], invalid: InvalidCheckRequest) -> Decided:
+    """A refused request: recorded as such, answered 422 with its reference."""
+
+    def refusal(record: CheckEntry) -> Answer:
         problem = refused_problem(invalid.code, invalid.errors, record.check_id)
         return Answer(422, problem_text(problem), PROBLEM_JSON)
-    result = check_eligibility(connection, context, request)
-    document = check_document(result.record, result.snapshots, context.policy.zone)
-    # The busiest answer is written without the schema's dump (see json_answer).
-    return Answer(201, json_text(document), JSON, f"/v1/checks/{result.record.check_id}")
+
+    return Decided(refused_entry(context, body, invalid.errors), refusal)
 
 
 @blp.route("/checks", methods=["POST"])
@@ -105,11 +116,7 @@ def create_check() -> Any:
     # Idempotency-Key, the record and the remembered answer commit together.
     context = check_context()
     body = json_body()
-    return answer_once(
-        "checks",
-        lambda connection: _check_answer(connection, context, body),
-        single_statement=True,
-    )
+    return answer_check("checks", lambda connection: _decide(connection, context, body))
 
 
 @blp.route("/checks/batch", methods=["POST"])
@@ -155,7 +162,7 @@ def create_batch() -> Any:
         ) from invalid
     today = clock.today(context.policy.zone)
     items = [_batch_item(item, today) for item in sent]
-    return answer_once("batch", lambda connection: _batch_answer(connection, context, items))
+    return answer_unit("batch", lambda connection: _batch_answer(connection, context, items))
 
 
 def _batch_item(body: dict[str, Any], today: date) -> CheckRequest | RefusedItem:

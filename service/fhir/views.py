@@ -10,12 +10,13 @@ from flask_smorest import Blueprint
 from sqlalchemy import Connection
 
 from service import clock
+from service.answers import Answer, Decided
 from service.api.checks import check_context, own_check_document
 from service.api.docs import BEARER, IDEMPOTENCY_KEY
 from service.api.requests import json_body, json_text
 from service.api.schemas import InvalidCheckRequest, parse_check_request
 from service.auth import requires
-from service.checks import CheckContext, check_eligibility, record_invalid_request
+from service.checks import CheckContext, decide_check, refused_entry
 from service.clients import Role
 from service.documents import check_document
 from service.errors import Problem, register_problem_renderer
@@ -30,7 +31,8 @@ from service.fhir.openapi import (
 from service.fhir.outcome import invalid_request_outcome, operation_outcome
 from service.fhir.request import EligibilityRequest, read_eligibility_request
 from service.fhir.response import eligibility_response
-from service.idempotency import Answer, answer_once
+from service.idempotency import answer_check
+from service.records import CheckEntry
 
 PREFIX = "/fhir/R4"
 blp = Blueprint("fhir", __name__, url_prefix=PREFIX, description="FHIR R4 (SATUSEHAT)")
@@ -73,34 +75,45 @@ def submit() -> Any:
     except InvalidFhirRequest as invalid:
         # Not an acceptable request at all: nothing to decide, nothing recorded.
         return fhir_response(400, invalid_request_outcome(invalid))
-    return answer_once(
+    return answer_check(
         "fhir",
-        lambda connection: _submit_answer(connection, context, asked),
-        single_statement=True,
+        lambda connection: _decide(connection, context, asked),
         restore=lambda kept: _with_patient(kept, asked.patient),
     )
 
 
-def _submit_answer(
-    connection: Connection, context: CheckContext, asked: EligibilityRequest
-) -> Answer:
-    """Decide and record, as ``/v1/checks`` does; a bad NIK or date is recorded and answers 422."""
+def _decide(connection: Connection, context: CheckContext, asked: EligibilityRequest) -> Decided:
+    """Decide as ``/v1/checks`` does; a bad NIK or date is refused, recorded, answered 422."""
     try:
         request = parse_check_request(asked.fields, clock.today(context.policy.zone))
     except InvalidCheckRequest as invalid:
-        record = record_invalid_request(connection, context, asked.fields, invalid.errors)
+        return _refused(context, asked, invalid)
+    entry, snapshots = decide_check(connection, context, request)
+
+    def decision(record: CheckEntry) -> Answer:
+        document = check_document(record, snapshots, context.policy.zone)
+        answer = eligibility_response(document, asked.patient)
+        # The answer echoes the NIK the caller sent, and no plain NIK is ever stored: the
+        # remembered answer shows the masked NIK instead, and a replay puts the sent one back.
+        kept = {**answer, "patient": {"display": document["nik_masked"]}}
+        location = f"{RESPONSE_PATH}/{record.check_id}"
+        return Answer(200, json_text(answer), FHIR_JSON, location, kept=json_text(kept))
+
+    return Decided(entry, decision)
+
+
+def _refused(
+    context: CheckContext, asked: EligibilityRequest, invalid: InvalidCheckRequest
+) -> Decided:
+    """A bad NIK or date: recorded as refused, answered 422 naming each element."""
+
+    def refusal(record: CheckEntry) -> Answer:
         outcome = operation_outcome(
             422, invalid.code, REFUSED_DETAIL, invalid.errors, record.check_id, asked.expressions
         )
         return Answer(422, json_text(outcome), FHIR_JSON)
-    result = check_eligibility(connection, context, request)
-    document = check_document(result.record, result.snapshots, context.policy.zone)
-    answer = eligibility_response(document, asked.patient)
-    # The answer echoes the NIK the caller sent, and no plain NIK is ever stored: the
-    # remembered answer shows the masked NIK instead, and a replay puts the sent one back.
-    kept = {**answer, "patient": {"display": document["nik_masked"]}}
-    location = f"{RESPONSE_PATH}/{result.record.check_id}"
-    return Answer(200, json_text(answer), FHIR_JSON, location, kept=json_text(kept))
+
+    return Decided(refused_entry(context, asked.fields, invalid.errors), refusal)
 
 
 def _with_patient(kept: str, patient: dict[str, Any]) -> str:

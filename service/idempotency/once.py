@@ -1,60 +1,46 @@
-"""How a door answers at most once per ``Idempotency-Key``: the request's unit of work."""
+"""How a door answers at most once per ``Idempotency-Key``: the request's unit of work.
+
+Two kinds of door: one that records one check (``answer_check``: ``/v1/checks``, FHIR
+``$submit``) and one whose unit of work writes several rows (``answer_unit``: a batch).
+Without a key each writes as usual. With a key, the remembered answer is looked up first
+(a replay costs one statement), and a first answer is remembered in the same commit as
+what it reports: on PostgreSQL in the record's own statement, elsewhere in a transaction.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from flask import Response, after_this_request, current_app, request
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
 from service import clock, db
+from service.answers import Answer, Decided
 from service.auth import current_client
 from service.errors import Problem
 from service.idempotency.keys import InvalidKey, fingerprint, read_key
 from service.idempotency.store import (
     PURGE_CHUNK,
+    KeyUse,
     Remembered,
     find_answer,
     purge_expired,
+    record_remembering,
     remember_answer,
 )
+from service.records import append_record
 
 logger = logging.getLogger(__name__)
 
-# How long a request waits for a concurrent one with the same key before it answers 409.
-IN_USE_WAIT_MS = 2000
 # Each server process purges expired answers at most this often, after an answer left.
 PURGE_EVERY_SECONDS = 60.0
 _LOCK_NOT_AVAILABLE = "55P03"
 _LAST_PURGE = "jamkesda.idempotency_last_purge"
 
-
-@dataclass(frozen=True)
-class Answer:
-    """A door's answer as bytes go out: status, JSON text, media type and ``Location``.
-
-    ``kept`` is the text remembered for a replay when it must differ from the one sent
-    (a FHIR answer echoes the caller's NIK, which is never stored); None: the same text.
-    """
-
-    status: int
-    body: str
-    media_type: str
-    location: str | None = None
-    kept: str | None = None
-
-    def response(self, replayed: bool = False) -> Response:
-        """The HTTP answer; a replay says so in ``Idempotent-Replayed``."""
-        headers = {"Location": self.location} if self.location else {}
-        if replayed:
-            headers["Idempotent-Replayed"] = "true"
-        return Response(self.body, status=self.status, headers=headers, mimetype=self.media_type)
-
-
+Decide = Callable[[Connection], Decided]
 Produce = Callable[[Connection], Answer]
 Restore = Callable[[str], str]
 
@@ -64,77 +50,118 @@ def _unchanged(text: str) -> str:
     return text
 
 
-class _RememberedMeanwhile(Exception):
-    """A concurrent request with the key committed first: this one's work is undone."""
+def in_use() -> Problem:
+    """The 409 of a key whose first request is still being processed."""
+    return Problem(
+        409,
+        "IDEMPOTENCY_KEY_IN_USE",
+        "Permintaan dengan Idempotency-Key ini masih diproses. Ulangi sebentar lagi.",
+        headers={"Retry-After": "1"},
+    )
 
 
-def answer_once(
-    operation: str, produce: Produce, single_statement: bool = False, restore: Restore = _unchanged
-) -> Response:
-    """Answer with ``produce`` in one unit of work, at most once per client and key.
+def answer_check(operation: str, decide: Decide, restore: Restore = _unchanged) -> Response:
+    """Decide one check, record it and answer, at most once per client and key.
 
-    Without a key, ``produce`` runs on the request's autocommit connection when its work
-    is a single write (``single_statement``), else in a transaction. With a key, it runs
-    in a transaction that also remembers the answer; ``restore`` turns a kept text back
-    into the text a replay sends.
+    Without a key the record is one statement on the request's autocommit connection.
+    ``restore`` turns a kept text back into the text a replay sends.
     """
+    key = _key()
+    connection = db.autocommit_connection()
+    if key is None:
+        return _recorder(decide(connection))(connection).response()
+    use = _use(operation, key)
+    if (kept := find_answer(connection, use)) is not None:
+        return _replay(kept, use, restore)
+    decided = decide(connection)
+    if connection.dialect.name == "postgresql":
+        answer = _unless_in_use(lambda: record_remembering(connection, use, decided))
+    else:
+        record = _recorder(decided)
+        answer = _unless_in_use(lambda: _in_transaction(connection, use, record))
+    return _answered(connection, use, answer, restore)
+
+
+def _recorder(decided: Decided) -> Produce:
+    """The unit of work of one decided check: its record, then its answer."""
+    return lambda connection: decided.render(append_record(connection, decided.entry))
+
+
+def answer_unit(operation: str, produce: Produce) -> Response:
+    """Run a unit of work of several writes in one transaction and answer, at most once."""
+    key = _key()
+    connection = db.autocommit_connection()
+    if key is None:
+        with db.transaction(connection):
+            return produce(connection).response()
+    use = _use(operation, key)
+    if (kept := find_answer(connection, use)) is not None:
+        return _replay(kept, use, _unchanged)
+    answer = _unless_in_use(lambda: _in_transaction(connection, use, produce))
+    return _answered(connection, use, answer, _unchanged)
+
+
+class _Taken(Exception):
+    """A concurrent request remembered the key first: this one's work is undone."""
+
+
+def _in_transaction(connection: Connection, use: KeyUse, produce: Produce) -> Answer | None:
+    """The unit of work and its remembered answer in one transaction; None if taken."""
     try:
-        key = read_key(request.headers.get("Idempotency-Key"))
+        with db.transaction(connection):
+            answer = produce(connection)
+            if not remember_answer(connection, use, answer):
+                raise _Taken
+    except _Taken:
+        return None
+    return answer
+
+
+def _key() -> str | None:
+    """The request's Idempotency-Key (None: none sent), or 400 for a malformed one."""
+    try:
+        return read_key(request.headers.get("Idempotency-Key"))
     except InvalidKey as invalid:
         raise Problem(400, "INVALID_IDEMPOTENCY_KEY", str(invalid)) from invalid
-    if key is None:
-        if single_statement:
-            return produce(db.autocommit_connection()).response()
-        with db.write_transaction() as connection:
-            answer = produce(connection)
-        return answer.response()
-    body_print = fingerprint(request.get_data())
-    for _attempt in range(2):
-        try:
-            return _answer_for_key(operation, produce, restore, key, body_print)
-        except _RememberedMeanwhile:
-            continue  # The second time round, the first answer is there to be replayed.
-    raise Problem(409, "IDEMPOTENCY_KEY_IN_USE", headers={"Retry-After": "1"})
 
 
-def _answer_for_key(
-    operation: str, produce: Produce, restore: Restore, key: str, body_print: str
-) -> Response:
-    """One try at the keyed unit of work: replay what is kept, or decide and remember."""
-    client_id = current_client().id
-    now = clock.now()
+def _use(operation: str, key: str) -> KeyUse:
+    """This request's use of its key."""
+    return KeyUse(
+        client_id=current_client().id,
+        key=key,
+        operation=operation,
+        fingerprint=fingerprint(request.get_data()),
+        at=clock.now(),
+    )
+
+
+def _unless_in_use(write: Callable[[], Answer | None]) -> Answer | None:
+    """Run ``write``; a wait for a concurrent request with the key that lasts too long is 409."""
     try:
-        with db.write_transaction(IN_USE_WAIT_MS) as connection:
-            kept = find_answer(connection, client_id, key, now)
-            if kept is not None:
-                return _replay(kept, operation, body_print, restore)
-            answer = produce(connection)
-            remembered = Remembered(
-                operation=operation,
-                fingerprint=body_print,
-                status=answer.status,
-                media_type=answer.media_type,
-                location=answer.location,
-                body=answer.body if answer.kept is None else answer.kept,
-            )
-            if not remember_answer(connection, client_id, key, remembered, now):
-                raise _RememberedMeanwhile
+        return write()
     except OperationalError as error:
         if getattr(error.orig, "sqlstate", None) != _LOCK_NOT_AVAILABLE:
             raise
-        raise Problem(
-            409,
-            "IDEMPOTENCY_KEY_IN_USE",
-            "Permintaan dengan Idempotency-Key ini masih diproses. Ulangi sebentar lagi.",
-            headers={"Retry-After": "1"},
-        ) from error
+        raise in_use() from error
+
+
+def _answered(
+    connection: Connection, use: KeyUse, answer: Answer | None, restore: Restore
+) -> Response:
+    """The first answer; or, when a concurrent request remembered the key first, its answer."""
+    if answer is None:
+        kept = find_answer(connection, use)
+        if kept is None:
+            raise in_use()
+        return _replay(kept, use, restore)
     _purge_now_and_then()
     return answer.response()
 
 
-def _replay(kept: Remembered, operation: str, body_print: str, restore: Restore) -> Response:
+def _replay(kept: Remembered, use: KeyUse, restore: Restore) -> Response:
     """The kept answer again, or 422 when the key came with another request."""
-    if kept.operation != operation or kept.fingerprint != body_print:
+    if kept.operation != use.operation or kept.fingerprint != use.fingerprint:
         raise Problem(
             422,
             "IDEMPOTENCY_KEY_REUSED",
