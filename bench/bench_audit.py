@@ -55,6 +55,7 @@ from bench.common import (
     RESULTS_DIR,
     Server,
     bench_env,
+    cpu_ticks,
     fresh_database,
     print_table,
     serving,
@@ -328,11 +329,6 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
-def _cpu_ticks(pid: int) -> int:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])  # utime + stime
-
-
 @contextmanager
 def sampling_rss(workers: list[int]) -> Iterator[dict[int, list[float]]]:
     """Sample each worker's RSS every RSS_SAMPLE_SECONDS while the block runs."""
@@ -359,7 +355,7 @@ def measure_export(auditor: Auditor, server: Server, params: dict[str, str]) -> 
     """Read the whole CSV export; rows per second and the serving worker's RSS."""
     workers = server.worker_pids()
     base = server.base
-    ticks = {pid: _cpu_ticks(pid) for pid in workers}
+    ticks = {pid: cpu_ticks(pid) for pid in workers}
     rows = -1  # the header line is not a row
     size = 0
     with sampling_rss(workers) as samples:
@@ -375,7 +371,7 @@ def measure_export(auditor: Auditor, server: Server, params: dict[str, str]) -> 
                 rows += chunk.count(b"\n")
                 size += len(chunk)
         elapsed = time.perf_counter() - started
-    served_by = max(workers, key=lambda pid: _cpu_ticks(pid) - ticks[pid])
+    served_by = max(workers, key=lambda pid: cpu_ticks(pid) - ticks[pid])
     rss = samples[served_by]
     return {
         "status": status,

@@ -105,6 +105,7 @@ class Run:
     socket_errors: dict[str, int]
     records_added: int
     connections: int
+    replayed: int = 0
 
     @property
     def per_second(self) -> float:
@@ -268,9 +269,14 @@ def wrk(
     niks: Path | None = None,
     keys: Path | None = None,
     rate: float | None = None,
+    mode: str = "checks",
 ) -> Run:
-    """One wrk run of ``seconds`` (sending stops DRAIN_SECONDS earlier); count the records."""
-    env = {**os.environ, "WRK_STOP": str(seconds - DRAIN_SECONDS)}
+    """One wrk run of ``seconds`` (sending stops DRAIN_SECONDS earlier); count the records.
+
+    ``mode`` is the script's WRK_MODE: which door the checks go through, and how.
+    """
+    env = {**os.environ, "WRK_STOP": str(seconds - DRAIN_SECONDS), "WRK_MODE": mode}
+    env["WRK_RUN"] = f"{name.replace(' ', '-')}-{time.time_ns()}"
     if niks and keys:
         env.update(WRK_NIKS=str(niks), WRK_KEYS=str(keys))
     if rate:
@@ -296,6 +302,7 @@ def wrk(
         socket_errors=result["socket_errors"],
         records_added=added,
         connections=connections,
+        replayed=result.get("replayed", 0),
     )
     print(
         f"{name}: {run.per_second:.0f}/s over {run.elapsed_s:.1f} s, statuses {run.statuses}, "

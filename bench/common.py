@@ -128,6 +128,16 @@ class Server:
         children = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text()
         return [int(pid) for pid in children.split()]
 
+    def worker_cpu_ticks(self) -> dict[int, int]:
+        """Each worker's CPU time so far (user + system, in clock ticks), by process id."""
+        return {pid: cpu_ticks(pid) for pid in self.worker_pids()}
+
+
+def cpu_ticks(pid: int) -> int:
+    """A process's CPU time so far: user + system, in clock ticks (``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
 
 @contextmanager
 def serving(
