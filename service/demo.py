@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from service import clock, config
 from service.clients import Role, create_client
 from service.commands import EXIT_BAD_DATA, EXIT_USAGE, fail, unit_of_work
 from service.facts import snapshots_in_force
+from service.fhir.codes import NIK_SYSTEM
 from service.imports import ImportRejected, ImportResult, import_file
 from service.ledger.note import verifier_key
 from service.policy import DEFAULT_VERSION
@@ -140,6 +142,39 @@ def _curl(result: DemoResult) -> list[str]:
     ]
 
 
+def _integration(result: DemoResult) -> list[str]:
+    """A batch and a FHIR $submit with the integration key, and the client library."""
+    niks = {example.kind: example.nik for example in result.dataset.examples}
+    hospital = result.client(Role.INTEGRATION).key
+    headers = f"-H 'Authorization: Bearer {hospital}'"
+    batch = {
+        "checks": [
+            {"nik": niks[Kind.ELIGIBLE], "external_ref": "RJ-0001"},
+            {"nik": niks[Kind.MOVED_OUT], "service_type": "inpatient", "external_ref": "RI-0002"},
+        ]
+    }
+    fhir = {
+        "resourceType": "CoverageEligibilityRequest",
+        "status": "active",
+        "purpose": ["validation"],
+        "created": result.dataset.today.isoformat(),
+        "insurer": {"display": "Jamkesda Kabupaten Kutai Kartanegara"},
+        "patient": {"identifier": {"system": NIK_SYSTEM, "value": niks[Kind.ELIGIBLE]}},
+        "identifier": [{"value": "RJ-0003"}],
+    }
+    desk = result.client(Role.DESK).key
+    return [
+        "Hospital systems (the integration key): a batch, safe to retry with its key, and FHIR:",
+        f"curl -s -X POST {BASE_URL}/v1/checks/batch {headers} "
+        f"-H 'Content-Type: application/json' -H 'Idempotency-Key: demo-batch-1' "
+        f"-d '{json.dumps(batch)}'",
+        f"curl -s -X POST '{BASE_URL}/fhir/R4/CoverageEligibilityRequest/$submit' {headers} "
+        f"-H 'Content-Type: application/fhir+json' -d '{json.dumps(fhir)}'",
+        "The client library (pip install ./client), at a terminal:",
+        f"jamkesda-check {niks[Kind.ELIGIBLE]} --url {BASE_URL} --key {desk}",
+    ]
+
+
 def _ledger(result: DemoResult, verifier: str) -> list[str]:
     auditor = result.client(Role.AUDITOR).key
     return [
@@ -156,6 +191,7 @@ def render(result: DemoResult, where: Path, verifier: str) -> str:
         _keys(result, where),
         _examples(result),
         _curl(result),
+        _integration(result),
         _ledger(result, verifier),
     )
     return "\n\n".join("\n".join(lines) for lines in parts) + "\n"

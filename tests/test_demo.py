@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 import stat
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from flask.testing import FlaskClient
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
@@ -145,3 +147,46 @@ def test_private_file_that_existed_is_made_owner_only(tmp_path: Path) -> None:
     write_private(path, "keys\n")
     assert path.read_text(encoding="utf-8") == "keys\n"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_the_printed_batch_and_fhir_examples_are_answered_as_printed(
+    env: dict[str, str], engine: Engine, http: FlaskClient
+) -> None:
+    """A hospital integrator pastes the demo's curl lines: each must work as printed."""
+    result = run_command(env, "--residents", str(RESIDENTS))
+    keys = dict((role, key) for role, key in KEY_LINE.findall(result.stdout))
+    curls = {
+        line.split(" -X POST ")[1].split()[0].strip("'"): line
+        for line in result.stdout.splitlines()
+        if line.startswith("curl -s -X POST ")
+    }
+    batch_line = curls["http://127.0.0.1:8000/v1/checks/batch"]
+    fhir_line = curls["http://127.0.0.1:8000/fhir/R4/CoverageEligibilityRequest/$submit"]
+    for line in (batch_line, fhir_line):
+        assert f"-H 'Authorization: Bearer {keys['integration']}'" in line
+
+    def body_of(line: str) -> str:
+        return line.split(" -d '", 1)[1].removesuffix("'")
+
+    batch = http.post(
+        "/v1/checks/batch",
+        data=body_of(batch_line),
+        headers={
+            "Authorization": f"Bearer {keys['integration']}",
+            "Content-Type": "application/json",
+            "Idempotency-Key": "demo-batch-1",
+        },
+    )
+    assert batch.status_code == 200, batch.get_json()
+    assert [item["status"] for item in batch.get_json()["results"]] == [201, 201]
+    fhir = http.post(
+        "/fhir/R4/CoverageEligibilityRequest/$submit",
+        data=body_of(fhir_line),
+        headers={
+            "Authorization": f"Bearer {keys['integration']}",
+            "Content-Type": "application/fhir+json",
+        },
+    )
+    assert fhir.status_code == 200, fhir.get_json()
+    assert fhir.get_json()["insurance"][0]["inforce"] is True
+    assert f"jamkesda-check {json.loads(body_of(batch_line))['checks'][0]['nik']}" in result.stdout
