@@ -118,12 +118,12 @@ def _title(status: int) -> str:
     return HTTP_STATUS_CODES.get(status, "Error")
 
 
-def _field_messages(messages: Any) -> list[str]:
+def field_messages(messages: Any) -> list[str]:
     """A field's messages as a flat list of texts (list fields nest them by index)."""
     if isinstance(messages, dict):
-        return [text for value in messages.values() for text in _field_messages(value)]
+        return [text for value in messages.values() for text in field_messages(value)]
     if isinstance(messages, list | tuple):
-        return [text for value in messages for text in _field_messages(value)]
+        return [text for value in messages for text in field_messages(value)]
     return [str(messages)]
 
 
@@ -134,7 +134,7 @@ def _from_invalid_arguments(error: UnprocessableEntity) -> Response | None:
     if not isinstance(messages, dict):
         return None
     errors = {
-        field: _field_messages(texts)
+        field: field_messages(texts)
         for by_field in messages.values()
         if isinstance(by_field, dict)
         for field, texts in by_field.items()

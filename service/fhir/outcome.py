@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from service.errors import field_messages
 from service.fhir.codes import CHECK_ID_URL, INVALID_FHIR_RESOURCE, PROBLEM_SYSTEM
 from service.fhir.issues import InvalidFhirRequest
 
@@ -53,7 +54,7 @@ def operation_outcome(
         # A field that failed has a wrong value; the rest of the resource was acceptable.
         kind = "value" if status == 422 else issue_type(status)
         issues = [
-            _issue(kind, details, " ".join(_messages(texts)), (expressions or {}).get(field))
+            _issue(kind, details, " ".join(field_messages(texts)), (expressions or {}).get(field))
             for field, texts in errors.items()
         ]
     else:
@@ -95,12 +96,3 @@ def _issue(
     if expression:
         issue["expression"] = [expression]
     return issue
-
-
-def _messages(texts: Any) -> list[str]:
-    """A field's messages as a flat list (marshmallow nests them for list fields)."""
-    if isinstance(texts, Mapping):
-        return [text for value in texts.values() for text in _messages(value)]
-    if isinstance(texts, list | tuple):
-        return [text for value in texts for text in _messages(value)]
-    return [str(texts)]
