@@ -37,6 +37,12 @@ from service.records import CheckEntry, find_record
 
 blp = Blueprint("checks", __name__, url_prefix="/v1", description="Eligibility checks")
 BATCH_MAX_BODY_BYTES = 1024 * 1024
+# The error answers of the doors that decide, and the texts they share.
+DOOR_PROBLEMS = (400, 401, 403, 409, 413, 415, 422, 503)
+DOOR_TEXTS = {
+    "s400": "Malformed JSON, or a malformed Idempotency-Key (INVALID_IDEMPOTENCY_KEY)",
+    "s409": IN_USE,
+}
 
 
 def check_context(channel: str = "api") -> CheckContext:
@@ -95,16 +101,8 @@ def _refused(context: CheckContext, body: dict[str, Any], invalid: InvalidCheckR
 @blp.response(201, CheckResponseSchema, description="The decision, recorded")
 @problems(
     blp,
-    400,
-    401,
-    403,
-    409,
-    413,
-    415,
-    422,
-    503,
-    s400="Malformed JSON, or a malformed Idempotency-Key (INVALID_IDEMPOTENCY_KEY)",
-    s409=IN_USE,
+    *DOOR_PROBLEMS,
+    **DOOR_TEXTS,
     s422="Invalid request (the attempt is recorded and its check_id returned), "
     "or an Idempotency-Key used before for another request (IDEMPOTENCY_KEY_REUSED)",
 )
@@ -130,17 +128,9 @@ def create_check() -> Any:
 @blp.response(200, BatchResponseSchema, description="Every item decided and recorded")
 @problems(
     blp,
-    400,
-    401,
-    403,
-    409,
-    413,
-    415,
-    422,
-    503,
-    s400="Malformed JSON, or a malformed Idempotency-Key (INVALID_IDEMPOTENCY_KEY)",
+    *DOOR_PROBLEMS,
+    **DOOR_TEXTS,
     s403="Only integration keys may send batches",
-    s409=IN_USE,
     s413="Body over 1 MiB",
     s422="Not a batch of 1–100 objects (INVALID_BATCH; nothing recorded), or an "
     "Idempotency-Key used before for another request (IDEMPOTENCY_KEY_REUSED)",
