@@ -32,7 +32,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -477,34 +478,61 @@ def report(figures: dict[str, Any]) -> None:
                 ("figure", "value", "target", "verdict"))  # fmt: skip
 
 
-def main() -> None:
-    """Load a fresh database, measure, print the table, write bench/results/checks.json."""
+@dataclass(frozen=True)
+class Loaded:
+    """A fresh database holding the synthetic Kukar, and the files a load reads from ``folder``.
+
+    ``keys.txt`` holds the keys of ``create_keys`` (four desks, then two hospitals), and
+    ``niks.txt`` the NIKs drawn from (``write_niks``).
+    """
+
+    folder: Path
+    database_url: str
+    dataset: Dataset
+    load_seconds: dict[str, float]
+    key_facilities: list[str]
+    niks_drawn_from: dict[str, int]
+
+
+@contextmanager
+def loaded(prefix: str) -> Iterator[Loaded]:
+    """A fresh database with the data, keys and NIKs, dropped at the end.
+
+    If the block fails, the end of every server log in the folder is printed first.
+    """
     with (
-        tempfile.TemporaryDirectory(prefix="bench_checks_") as tmp,
-        fresh_database("bench_checks") as database_url,
+        tempfile.TemporaryDirectory(prefix=f"{prefix}_") as tmp,
+        fresh_database(prefix) as database_url,
     ):
         folder = Path(tmp)
         env = bench_env(database_url)
         dataset, load_seconds = load_data(folder, env, database_url)
         facilities = create_keys(dataset, env, folder / "keys.txt")
         mix = write_niks(dataset, folder / "niks.txt")
-        log = folder / "server.log"
         try:
-            measured = measure(database_url, folder / "niks.txt", folder / "keys.txt", log)
+            yield Loaded(folder, database_url, dataset, load_seconds, facilities, mix)
         except Exception:
-            for server_log in (log, log.with_name("floor.log")):
-                if server_log.exists():
-                    text = server_log.read_text(encoding="utf-8", errors="replace")
-                    print(text[-4000:], file=sys.stderr)
+            for log in sorted(folder.glob("*.log")):
+                text = log.read_text(encoding="utf-8", errors="replace")
+                print(f"--- {log.name}\n{text[-4000:]}", file=sys.stderr)
             raise
+
+
+def main() -> None:
+    """Load a fresh database, measure, print the table, write bench/results/checks.json."""
+    with loaded("bench_checks") as load:
+        folder = load.folder
+        measured = measure(
+            load.database_url, folder / "niks.txt", folder / "keys.txt", folder / "server.log"
+        )
     figures = figures_of(measured["runs"])
     figures.update(
-        residents=dataset.people,
-        niks_drawn_from=mix,
-        key_facilities=facilities,
+        residents=load.dataset.people,
+        niks_drawn_from=load.niks_drawn_from,
+        key_facilities=load.key_facilities,
         server=measured["server"],
         wrk={"threads": 1, "connections": CONNECTIONS, "seconds": SECONDS, "rounds": ROUNDS},
-        data_load_seconds=load_seconds,
+        data_load_seconds=load.load_seconds,
         method=METHOD,
     )
     report(figures)

@@ -38,7 +38,6 @@ from __future__ import annotations
 import os
 import statistics
 import sys
-import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -53,14 +52,12 @@ from bench.bench_checks import (
     WARM_UP_SECONDS,
     Records,
     Run,
-    create_keys,
-    load_data,
+    loaded,
     server_config,
     verdict,
-    write_niks,
     wrk,
 )
-from bench.common import bench_env, fresh_database, print_table, serving, write_results
+from bench.common import bench_env, print_table, serving, write_results
 
 BATCH_ITEMS = 100  # as bench/wrk/checks.lua sends
 DOORS = ("fresh-key", "replay", "fhir", "batch")
@@ -238,30 +235,23 @@ def report(figures: dict[str, Any]) -> None:
 
 def main() -> None:
     """Load a fresh database, measure, print, write bench/results/integration.json."""
-    with (
-        tempfile.TemporaryDirectory(prefix="bench_integration_") as tmp,
-        fresh_database("bench_integration") as database_url,
-    ):
-        folder = Path(tmp)
-        env = bench_env(database_url)
-        dataset, load_seconds = load_data(folder, env, database_url)
-        create_keys(dataset, env, folder / "all_keys.txt")
-        integration = (folder / "all_keys.txt").read_text().split()[-INTEGRATION_KEYS:]
-        (folder / "keys.txt").write_text("\n".join(integration) + "\n")
-        mix = write_niks(dataset, folder / "niks.txt")
-        log = folder / "server.log"
-        try:
-            runs = measure(database_url, folder / "niks.txt", folder / "keys.txt", log)
-        except Exception:
-            print(log.read_text(encoding="utf-8", errors="replace")[-4000:], file=sys.stderr)
-            raise
+    with loaded("bench_integration") as load:
+        folder = load.folder
+        keys = (folder / "keys.txt").read_text().split()[-INTEGRATION_KEYS:]
+        (folder / "integration_keys.txt").write_text("\n".join(keys) + "\n")
+        runs = measure(
+            load.database_url,
+            folder / "niks.txt",
+            folder / "integration_keys.txt",
+            folder / "server.log",
+        )
     figures = figures_of(runs)
     figures.update(
-        residents=dataset.people,
-        niks_drawn_from=mix,
-        server=server_config(env),
+        residents=load.dataset.people,
+        niks_drawn_from=load.niks_drawn_from,
+        server=server_config(bench_env(load.database_url)),
         wrk={"threads": 1, "connections": CONNECTIONS, "seconds": SECONDS, "rounds": ROUNDS},
-        data_load_seconds=load_seconds,
+        data_load_seconds=load.load_seconds,
     )
     report(figures)
     print(f"\nwrote {write_results('integration', figures)}")
