@@ -64,6 +64,11 @@ _FIELDS = (*COLUMNS, "id")
 assert set(_FIELDS) == {field.name for field in dataclasses.fields(CheckEntry)}
 
 
+def column_values(entry: CheckEntry) -> dict[str, Any]:
+    """The values an entry is written with, by column (all but the id)."""
+    return {name: getattr(entry, name) for name in COLUMNS}
+
+
 def _append_statement(insert: Any) -> Any:
     return insert(_TABLE).on_conflict_do_nothing(index_elements=["check_id"]).returning(_TABLE.c.id)
 
@@ -88,7 +93,7 @@ def append_record(database: Session | Connection, entry: CheckEntry) -> CheckEnt
     """
     connection = database if isinstance(database, Connection) else database.connection()
     statement = _APPEND[connection.dialect.name]
-    values = {name: getattr(entry, name) for name in COLUMNS}
+    values = column_values(entry)
     for _draw in range(MAX_DRAWS):
         values["check_id"] = new_check_id()
         appended = statement.first(connection, values)
@@ -110,7 +115,7 @@ def append_records(connection: Connection, entries: Sequence[CheckEntry]) -> lis
     for _draw in range(MAX_DRAWS):
         drawn = [(position, new_check_id()) for position in waiting]
         rows = [
-            {**{name: getattr(entries[position], name) for name in COLUMNS}, "check_id": check_id}
+            {**column_values(entries[position]), "check_id": check_id}
             for position, check_id in drawn
         ]
         waiting = []

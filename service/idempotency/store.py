@@ -15,7 +15,7 @@ from models import CheckRecord, RememberedAnswer
 from service.answers import Answer, Decided
 from service.check_ids import new_check_id
 from service.prepared import Prepared
-from service.records import COLUMNS, MAX_DRAWS, ReferencesExhausted
+from service.records import COLUMNS, MAX_DRAWS, ReferencesExhausted, column_values
 
 LIFETIME = timedelta(hours=24)
 PURGE_CHUNK = 1000
@@ -152,7 +152,7 @@ def record_remembering(connection: Connection, use: KeyUse, decided: Decided) ->
     for _draw in range(MAX_DRAWS):
         entry = dataclasses.replace(decided.entry, check_id=new_check_id())
         answer = decided.render(entry)
-        record = {f"record_{name}": getattr(entry, name) for name in COLUMNS}
+        record = {f"record_{name}": value for name, value in column_values(entry).items()}
         try:
             row = _REMEMBER_WITH_RECORD.first(connection, {**_kept_values(use, answer), **record})
         except IntegrityError as error:
