@@ -43,8 +43,8 @@ def check_batch(
 ) -> BatchResult:
     """Decide every valid item, record every item, in the caller's one transaction.
 
-    The facts of all the batch's NIKs come in one statement and the records go in one
-    multi-row INSERT, so a batch costs the database a few statements, not two per item.
+    The facts of all the batch's NIKs come in one statement and the records go out in one
+    round trip, so a batch costs a few round trips, not two per item.
     A NIK sent twice is decided twice, each with its own record.
     """
     batch_id = _append_batch(connection, context.client.id, len(items))

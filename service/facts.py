@@ -171,9 +171,11 @@ def _facts_statement(
 
 # Compiled once per dialect and run on the driver's cursor (``service.prepared``); psycopg
 # prepares them on the server after a few uses.
-_FACTS_IN_FORCE = Prepared(
-    _facts_statement({source: _newest_in_force(source) for source in FACT_SOURCES}), "nik"
-)
+# The snapshot of each source in force now, read by the statement itself.
+_IN_FORCE: dict[str, ColumnElement[Any]] = {
+    source: _newest_in_force(source) for source in FACT_SOURCES
+}
+_FACTS_IN_FORCE = Prepared(_facts_statement(_IN_FORCE), "nik")
 # A batch's NIKs, one a row: PostgreSQL unnests an array, SQLite reads a JSON array.
 _WANTED = {
     "postgresql": select(
@@ -184,10 +186,7 @@ _WANTED = {
     .subquery("wanted"),
 }
 _FACTS_IN_FORCE_MANY = {
-    dialect: Prepared(
-        _facts_statement({source: _newest_in_force(source) for source in FACT_SOURCES}, wanted),
-        "niks",
-    )
+    dialect: Prepared(_facts_statement(_IN_FORCE, wanted), "niks")
     for dialect, wanted in _WANTED.items()
 }
 _SNAPSHOT_IDS = tuple(f"{source}_id" for source in FACT_SOURCES)
@@ -207,11 +206,7 @@ def facts_in_force(database: Session | Connection, nik: str) -> tuple[Facts, Sna
     """What the snapshots in force now say about ``nik``, and those snapshots (one query)."""
     row = _FACTS_IN_FORCE.first(_connection(database), {"nik": nik})
     assert row is not None, "the facts statement always returns one row"
-    snapshots = SnapshotSet(
-        population=_snapshot_ref(row, "population"),
-        jamkesda=_snapshot_ref(row, "jamkesda"),
-        jkn=_snapshot_ref(row, "jkn"),
-    )
+    snapshots = _snapshots_read(row)
     return _facts(row, snapshots), snapshots
 
 
@@ -227,12 +222,8 @@ def facts_in_force_many(
     for row in _FACTS_IN_FORCE_MANY[dialect].all(connection, values):
         # A NIK with two versions valid in one snapshot (never written so) counts once.
         by_nik.setdefault(row["nik"], row)
-    any_row = next(iter(by_nik.values()))
-    snapshots = SnapshotSet(
-        population=_snapshot_ref(any_row, "population"),
-        jamkesda=_snapshot_ref(any_row, "jamkesda"),
-        jkn=_snapshot_ref(any_row, "jkn"),
-    )
+    # Every row names the same snapshots: the statement reads them once for all NIKs.
+    snapshots = _snapshots_read(next(iter(by_nik.values())))
     return {nik: _facts(row, snapshots) for nik, row in by_nik.items()}, snapshots
 
 
@@ -242,6 +233,15 @@ def load_facts(database: Session | Connection, nik: str, snapshots: SnapshotSet)
     row = _FACTS_OF_SNAPSHOTS.first(_connection(database), {"nik": nik, **ids})
     assert row is not None, "the facts statement always returns one row"
     return _facts(row, snapshots)
+
+
+def _snapshots_read(row: Mapping[str, Any]) -> SnapshotSet:
+    """The snapshots a facts statement read, as its row names them."""
+    return SnapshotSet(
+        population=_snapshot_ref(row, "population"),
+        jamkesda=_snapshot_ref(row, "jamkesda"),
+        jkn=_snapshot_ref(row, "jkn"),
+    )
 
 
 def _snapshot_ref(row: Mapping[str, Any], source: str) -> SnapshotRef | None:
