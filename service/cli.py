@@ -11,6 +11,7 @@ from service.config import ConfigError
 from service.db import make_engine
 from service.demo import demo_command
 from service.imports.command import import_command
+from service.imports.rehash import rehash_registry
 from service.ledger.command import ledger_command
 from service.policy import PolicyError
 
@@ -31,9 +32,24 @@ def db_upgrade() -> None:
     engine = make_engine(config.database_url())
     try:
         migrate.upgrade(engine)
+    except ConfigError as exc:
+        # A migration that needs a setting (0007 hashes the imported NIKs under NIK_HASH_KEY).
+        fail(str(exc), EXIT_USAGE)
     finally:
         engine.dispose()
     click.echo(f"database at migration {migrate.head_revision()}")
+
+
+@db.command("rehash")
+def db_rehash() -> None:
+    """Rewrite the registry's NIK hashes under NIK_HASH_KEY (after the key changes)."""
+    try:
+        key = config.nik_hash_key()
+    except ConfigError as exc:
+        fail(str(exc), EXIT_USAGE)
+    with unit_of_work() as session:
+        result = rehash_registry(session, key)
+    click.echo(result.summary_line())
 
 
 @main.group()

@@ -14,9 +14,17 @@ from sqlalchemy.orm import Session
 from models import Facility, JamkesdaRow, JknRow, PopulationRow, Snapshot
 from service import clock
 from service.clients import create_client
+from service.nik import nik_hash
 
 TODAY = clock.today(ZoneInfo("Asia/Makassar"))
+# The NIK_HASH_KEY of the app under test; registry rows are hashed under it.
+TEST_NIK_HASH_KEY = "test-nik-hash-key-0123456789abcdef0123456789"
 KUKAR_VILLAGE = "6402012001"
+
+
+def registry_hash(nik: str) -> str:
+    """The ``nik_hash`` of ``nik`` under the test key, as an import would store it."""
+    return nik_hash(TEST_NIK_HASH_KEY.encode(), nik)
 
 
 def add_snapshot(
@@ -53,7 +61,7 @@ def add_person(session: Session, snapshot: Snapshot, nik: str, **fields: Any) ->
         "status": "HIDUP",
         **fields,
     }
-    row = PopulationRow(nik=nik, valid_from=snapshot.id, valid_to=None, **values)
+    row = PopulationRow(nik=nik, nik_hash=registry_hash(nik), valid_from=snapshot.id, **values)
     session.add(row)
     return row
 
@@ -68,7 +76,7 @@ def add_membership(session: Session, snapshot: Snapshot, nik: str, **fields: Any
         "kelas": None,
         **fields,
     }
-    row = JamkesdaRow(nik=nik, valid_from=snapshot.id, valid_to=None, **values)
+    row = JamkesdaRow(nik=nik, nik_hash=registry_hash(nik), valid_from=snapshot.id, **values)
     session.add(row)
     return row
 
@@ -77,6 +85,7 @@ def add_jkn(session: Session, snapshot: Snapshot, nik: str, status: str = "AKTIF
     """A JKN participant."""
     row = JknRow(
         nik=nik,
+        nik_hash=registry_hash(nik),
         card_no=f"000{nik[-10:]}",
         status=status,
         segment="PBI APBN",

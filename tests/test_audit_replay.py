@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -11,13 +12,14 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from models import AccessRecord, CheckRecord
+from models import AccessRecord, CheckRecord, Snapshot
 from service import policy as policy_module
-from service.audit.nik_recovery import KeyedNikHash, mask_digits, recover_nik
+from service.audit.nik_recovery import recover_nik
 from service.audit.replay import PolicyUnavailable, policy_of
 from service.check_ids import new_check_id
 from service.nik import mask, nik_hash
 from service.policy import BUNDLED_DIR, DEFAULT_VERSION, load_policy
+from service.registry_key import RehashNeeded, record_key
 from tests.audit_records import (
     MOVED_OUT,
     RESIDENT,
@@ -28,12 +30,14 @@ from tests.audit_records import (
     post_check,
 )
 from tests.conftest import TEST_NIK_HASH_KEY, bearer
-from tests.factories import TODAY, add_jkn, add_membership, add_person, add_snapshot
+from tests.factories import TODAY, add_jkn, add_membership, add_person, add_snapshot, registry_hash
 from tests.test_imports import membership, person, run_import, write_csv
 
 # Both start with 6402 and end with 01, so their masks are the same: 6402**********01.
 TWIN = "6402015506850101"
 OLDER_POLICY = "kukar-2024.1"
+KEY = TEST_NIK_HASH_KEY.encode()
+OTHER_KEY = b"another-nik-hash-key-0123456789abcdef"
 
 
 def replay(http: FlaskClient, keys: dict[str, str], check_id: str) -> Any:
@@ -267,34 +271,33 @@ def test_the_configured_policy_wins_over_a_bundled_one_of_its_version() -> None:
         policy_of("kukar-1999.9", configured)
 
 
-@pytest.mark.parametrize("key", [b"k" * 32, b"k" * 64, b"k" * 65, TEST_NIK_HASH_KEY.encode()])
-@pytest.mark.parametrize("nik", [RESIDENT, TWIN, UNKNOWN])
-def test_the_keyed_hash_of_a_replay_is_the_records_nik_hash(key: bytes, nik: str) -> None:
-    assert KeyedNikHash(key).digest(nik).hex() == nik_hash(key, nik)
-
-
 @pytest.mark.parametrize(
-    ("masked", "digits"),
-    [
-        ("6402**********01", ("6402", "01")),
-        ("6402*********01", None),
-        ("****", None),
-        ("64a2**********01", None),
-        (None, None),
-    ],
+    ("add_row", "source"),
+    [(add_person, "population"), (add_membership, "jamkesda"), (add_jkn, "jkn")],
 )
-def test_only_the_mask_of_a_sixteen_digit_nik_gives_digits(
-    masked: str | None, digits: tuple[str, str] | None
+def test_a_nik_is_recovered_from_whichever_list_holds_it(
+    session: Session, add_row: Callable[[Session, Snapshot, str], object], source: str
 ) -> None:
-    assert mask_digits(masked) == digits
+    add_row(session, add_snapshot(session, source), TWIN)
+    session.flush()
+    assert recover_nik(session, registry_hash(TWIN), KEY) == TWIN
+    assert recover_nik(session, registry_hash(RESIDENT), KEY) is None
+    assert recover_nik(session, None, KEY) is None
+
+
+def test_a_nik_is_recovered_from_any_version_of_its_rows(session: Session) -> None:
+    closed = add_person(session, add_snapshot(session, "population", date(2026, 1, 1)), TWIN)
+    closed.valid_to = add_snapshot(session, "population").id
+    session.flush()
+    assert recover_nik(session, registry_hash(TWIN), KEY) == TWIN
 
 
 def test_a_nik_is_recovered_only_with_the_key_it_was_hashed_with(session: Session) -> None:
     add_person(session, add_snapshot(session, "population"), RESIDENT)
-    add_person(session, add_snapshot(session, "population", date(2026, 1, 1)), TWIN)
     session.flush()
-    key = TEST_NIK_HASH_KEY.encode()
-    hashed = nik_hash(key, RESIDENT)
-    assert recover_nik(session, mask(RESIDENT), hashed, key) == RESIDENT
-    assert recover_nik(session, mask(RESIDENT), hashed, b"another-key" * 4) is None
-    assert recover_nik(session, None, hashed, key) is None
+    hashed = nik_hash(KEY, RESIDENT)
+    assert recover_nik(session, hashed, KEY) == RESIDENT
+    assert recover_nik(session, nik_hash(OTHER_KEY, RESIDENT), OTHER_KEY) is None
+    record_key(session, KEY)
+    with pytest.raises(RehashNeeded):
+        recover_nik(session, nik_hash(OTHER_KEY, RESIDENT), OTHER_KEY)

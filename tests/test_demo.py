@@ -20,6 +20,7 @@ from service.demo import DemoResult, demo_command, run_demo, write_private
 from service.facts import load_facts, snapshots_in_force
 from service.policy import load_policy
 from service.synthetic import Kind
+from tests.factories import TEST_NIK_HASH_KEY
 
 RESIDENTS = 300
 KEY_LINE = re.compile(r"^(desk|integration|auditor|admin)\s+(jk_\S+)", re.MULTILINE)
@@ -28,7 +29,7 @@ KEY_LINE = re.compile(r"^(desk|integration|auditor|admin)\s+(jk_\S+)", re.MULTIL
 @pytest.fixture
 def demo(session: Session, tmp_path: Path) -> DemoResult:
     """The demo run on the test database and committed."""
-    result = run_demo(session, tmp_path / "files", RESIDENTS, seed=5)
+    result = run_demo(session, tmp_path / "files", RESIDENTS, 5, TEST_NIK_HASH_KEY.encode())
     session.commit()
     return result
 

@@ -35,7 +35,7 @@ def test_the_model_has_keys_and_indexes_to_rebuild() -> None:
         "fk_population_rows_valid_from_snapshots",
         "fk_population_rows_valid_to_snapshots",
     } == EXPECTED_KEYS
-    assert {"ix_population_rows_nik_valid_from"} == EXPECTED_INDEXES
+    assert {"ix_population_rows_nik_valid_from", "ix_population_rows_nik_hash"} == EXPECTED_INDEXES
 
 
 def test_keys_and_indexes_are_there_after_a_first_import(engine: Engine, tmp_path: Path) -> None:

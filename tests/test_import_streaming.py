@@ -14,6 +14,7 @@ from models import JamkesdaRow, JknRow, PopulationRow, Snapshot
 from service.imports import csvfile, import_file, writer
 from tests.test_import_history import facts_at
 from tests.test_imports import (
+    TEST_KEY,
     jkn_member,
     membership,
     nik,
@@ -269,9 +270,13 @@ def test_line_that_is_not_utf8_is_found_across_read_blocks(
 def test_several_imports_in_one_transaction(engine: Engine, tmp_path: Path) -> None:
     """Each import drops its temporary tables, so the next one in the same session can run."""
     with Session(engine) as session, session.begin():
-        import_file(session, "population", write_csv(tmp_path / "a.csv", [person(1)]), NOV_1)
-        import_file(session, "jkn", write_csv(tmp_path / "b.csv", [jkn_member(1)]), NOV_1)
+        for source, path, as_of in (
+            ("population", write_csv(tmp_path / "a.csv", [person(1)]), NOV_1),
+            ("jkn", write_csv(tmp_path / "b.csv", [jkn_member(1)]), NOV_1),
+        ):
+            import_file(session, source, path, as_of, hash_key=TEST_KEY)
         rows = [person(1, NAMA_LGKP="Later")]
-        again = import_file(session, "population", write_csv(tmp_path / "c.csv", rows), NOV_15)
+        path = write_csv(tmp_path / "c.csv", rows)
+        again = import_file(session, "population", path, NOV_15, hash_key=TEST_KEY)
     assert again.changed == 1
     assert current(engine)[nik(1)].name == "Later"

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from service.nik import InvalidNik, mask, nik_hash, normalise, parse_nik
+from service.nik import InvalidNik, mask, nik_hash, nik_hasher, normalise, parse_nik
 
 # A man born 15 August 1990, first issued in Kukar (64.02), district 01, serial 0001.
 VALID = "6402011508900001"
@@ -321,3 +321,11 @@ def test_sixteen_digits_are_accepted_exactly_when_the_spec_says_so(text: str) ->
 def test_nik_hash_matches_an_independent_hmac() -> None:
     key = b"test-nik-hash-key"
     assert nik_hash(key, VALID) == hmac.new(key, VALID.encode(), hashlib.sha256).hexdigest()
+
+
+@pytest.mark.parametrize("length", [32, 63, 64, 65, 100])
+@pytest.mark.parametrize("text", [VALID, "", "6402*né"])
+def test_the_hasher_for_many_niks_is_nik_hash(length: int, text: str) -> None:
+    """Keys longer than SHA-256's 64-byte block are hashed first: both sides of it."""
+    key = bytes(range(length))
+    assert nik_hasher(key)(text) == nik_hash(key, text)

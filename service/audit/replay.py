@@ -94,8 +94,10 @@ def replay_check(
 ) -> Replay | None:
     """Replay the record with this canonical reference; None when there is no such record.
 
-    Raises ``NotReplayable`` for a refused request and ``PolicyUnavailable`` when the
-    record's policy version is no longer to be found.
+    Raises ``NotReplayable`` for a refused request, ``PolicyUnavailable`` when the
+    record's policy version is no longer to be found, and ``RehashNeeded`` when the
+    registry's NIK hashes are under another key than ``hash_key`` (the person cannot be
+    looked up, which must not pass for a person in no import).
     """
     record = find_record(session, check_id)
     if record is None:
@@ -104,7 +106,7 @@ def replay_check(
     if record.decision == Outcome.INVALID_REQUEST.value or service_date is None:
         raise NotReplayable(check_id)
     policy_then = policy_of(record.policy_version, configured)
-    nik = recover_nik(session, record.nik_masked, record.nik_hash, hash_key)
+    nik = recover_nik(session, record.nik_hash, hash_key)
     then = snapshots_by_id(
         session,
         (record.population_snapshot_id, record.jamkesda_snapshot_id, record.jkn_snapshot_id),

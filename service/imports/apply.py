@@ -17,7 +17,9 @@ from sqlalchemy.orm import Session
 
 from models import Snapshot
 from service.imports.diff import ADDED, CHANGED, in_force
-from service.imports.sources import Source
+from service.imports.sources import NIK_HASH, Source
+from service.imports.writer import row_writer
+from service.nik import nik_hasher
 
 
 def identical_snapshot(session: Session, source: Source, sha256: str) -> int | None:
@@ -56,6 +58,27 @@ def delete_skipped(
     return session.execute(statement).rowcount  # type: ignore[attr-defined, no-any-return]
 
 
+def hash_new_versions(session: Session, changes: Table, hashes: Table, hash_key: bytes) -> None:
+    """Fill the NIK hash of the rows that the snapshot adds or changes, and of those only.
+
+    A re-import mostly leaves rows unchanged: hashing only the versions it writes spares
+    hashing and staging every NIK of the file. The hashes are computed in Python (the
+    database has no HMAC), copied into ``hashes`` and set on ``changes`` in one UPDATE.
+    """
+    key = hashes.c.keys()[0]
+    written = changes.c.change.in_((ADDED, CHANGED))
+    niks = session.scalars(select(changes.c[key]).where(written)).all()
+    hashed = nik_hasher(hash_key)
+    with row_writer(session, hashes, (key, NIK_HASH)) as write:
+        for nik in niks:
+            write([nik, hashed(nik)])
+    session.execute(
+        update(changes)
+        .values({NIK_HASH: hashes.c[NIK_HASH]})
+        .where(changes.c[key] == hashes.c[key], written)
+    )
+
+
 def write_versions(session: Session, source: Source, changes: Table, snapshot_id: int) -> None:
     """Close the rows in force that the snapshot changes or removes, then add its new versions.
 
@@ -68,9 +91,10 @@ def write_versions(session: Session, source: Source, changes: Table, snapshot_id
     session.execute(
         update(stored).where(stored.c[source.row_id].in_(closed)).values(valid_to=snapshot_id)
     )
-    new = select(*(changes.c[name] for name in source.fields), literal(snapshot_id, Integer))
+    fields = source.stored_fields
+    new = select(*(changes.c[name] for name in fields), literal(snapshot_id, Integer))
     new = new.where(changes.c.change.in_((ADDED, CHANGED)))
-    session.execute(insert(stored).from_select([*source.fields, "valid_from"], new))
+    session.execute(insert(stored).from_select([*fields, "valid_from"], new))
 
 
 def write_facilities(session: Session, source: Source, changes: Table, snapshot_id: int) -> None:

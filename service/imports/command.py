@@ -10,11 +10,13 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from service import clock
+from service import clock, config
 from service.commands import EXIT_BAD_DATA, EXIT_USAGE, fail, unit_of_work
+from service.config import ConfigError
 from service.imports.importer import import_file
 from service.imports.report import ImportRejected
 from service.imports.sources import SOURCE_NAMES
+from service.registry_key import RehashNeeded
 
 WITA = ZoneInfo("Asia/Makassar")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -52,8 +54,14 @@ def _as_of(_ctx: click.Context, _param: click.Parameter, value: str | None) -> d
 def import_command(source: str, file: Path, as_of: date, skip_invalid: bool) -> None:
     """Import a population, Jamkesda, JKN or facility list (CSV); every row is checked first."""
     try:
+        hash_key = config.nik_hash_key()
         with unit_of_work() as session:
-            result = import_file(session, source.lower(), file, as_of, skip_invalid)
+            result = import_file(
+                session, source.lower(), file, as_of, skip_invalid, hash_key=hash_key
+            )
+    except (ConfigError, RehashNeeded) as exc:
+        # Nothing was imported: the settings, not the file, must change (exit 2).
+        fail(str(exc), EXIT_USAGE)
     except ImportRejected as exc:
         for line in exc.report_lines():
             click.echo(line, err=True)

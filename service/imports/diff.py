@@ -53,7 +53,7 @@ def in_force(source: Source) -> tuple[FromClause, ColumnElement[bool]]:
 
 
 def _differs(source: Source, new: FromClause, stored: FromClause) -> ColumnElement[bool]:
-    """Whether a new row and a stored row of the same key differ in any stored column."""
+    """Whether a new row and a stored row of the same key differ in any column of the file."""
     return or_(*(new.c[name].is_distinct_from(stored.c[name]) for name in source.fields[1:]))
 
 

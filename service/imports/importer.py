@@ -1,4 +1,11 @@
-"""The import use case: read, validate, compare and write one file, or reject it whole."""
+"""The import use case: read, validate, compare and write one file, or reject it whole.
+
+Each row version of a population, Jamkesda or JKN file is stored with its NIK's keyed hash
+(``nik_hash``, under NIK_HASH_KEY), which replays look people up by: hashed as the file is
+read when its rows are written straight away, else only for the versions the snapshot adds
+or changes. An import is refused (``RehashNeeded``) while the registry's hashes are under
+another key: see ``service.registry_key``.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +14,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import cast
 
 from sqlalchemy import ColumnElement, FromClause, Table, select, text
 from sqlalchemy.orm import Session
@@ -16,6 +24,7 @@ from service import clock
 from service.imports.apply import (
     delete_skipped,
     has_rows_in_force,
+    hash_new_versions,
     identical_snapshot,
     snapshot_in_force,
     write_facilities,
@@ -28,7 +37,9 @@ from service.imports.report import ImportRejected, ImportResult, Problem
 from service.imports.sources import SOURCES, Source
 from service.imports.staging import Scratch, create_scratch, drop_scratch, prepare_for_diff
 from service.imports.validate import check_rows, duplicate_problems, duplicates, in_file_order
-from service.imports.writer import row_writer
+from service.imports.writer import WriteRow, row_writer
+from service.nik import nik_hasher
+from service.registry_key import claim_key_for_import
 
 # The snapshots table keeps the file's name in a column of this width.
 _FILENAME_LENGTH = 255
@@ -64,7 +75,8 @@ def _target(session: Session, spec: Source, scratch: Scratch, snapshot: Snapshot
     written = stored.c.valid_from == snapshot.id
     new = select(*(stored.c[name] for name in spec.fields)).where(written).subquery("new")
     valid_to = None if snapshot.came_into_force else snapshot.id
-    columns = (*spec.fields, "valid_from", "valid_to")
+    # Each row is written with its NIK's hash, appended by ``_with_nik_hash``.
+    columns = (*spec.stored_fields, "valid_from", "valid_to")
     return _Target(stored, columns, (snapshot.id, valid_to), new, written, True)
 
 
@@ -76,7 +88,13 @@ def _rejected(
 
 
 def _compare_and_write(
-    session: Session, spec: Source, target: _Target, scratch: Scratch, snapshot: Snapshot, good: int
+    session: Session,
+    spec: Source,
+    target: _Target,
+    scratch: Scratch,
+    snapshot: Snapshot,
+    good: int,
+    hash_key: bytes,
 ) -> Counts:
     """Count the snapshot's changes against the rows in force, and write those not yet written."""
     if target.direct and snapshot.came_into_force:
@@ -87,25 +105,48 @@ def _compare_and_write(
     prepare_for_diff(session, scratch, spec.fields[0])
     counts = find_changes(session, spec, target.new, scratch, good, list_removed=True)
     if spec.full_snapshot:
+        hash_new_versions(session, scratch.changes, scratch.hashes, hash_key)
         write_versions(session, spec, scratch.changes, snapshot.id)
     else:
         write_facilities(session, spec, scratch.changes, snapshot.id)
     return counts
 
 
+def _with_nik_hash(write: WriteRow, hash_key: bytes) -> WriteRow:
+    """``write``, given each row with its NIK's keyed hash appended."""
+    hashed = nik_hasher(hash_key)
+
+    def write_with_hash(values: list[object]) -> None:
+        """Append the hash of the row's NIK (its first value), then write the row."""
+        values.append(hashed(cast(str, values[0])))
+        write(values)
+
+    return write_with_hash
+
+
 def import_file(
-    session: Session, source: str, path: Path, as_of: date, skip_invalid: bool = False
+    session: Session,
+    source: str,
+    path: Path,
+    as_of: date,
+    skip_invalid: bool = False,
+    *,
+    hash_key: bytes,
 ) -> ImportResult:
     """Import ``path`` as the ``source`` snapshot as of ``as_of``; the caller commits.
 
     Raises ``ImportRejected`` when the file is bad; the caller then rolls its transaction
     back (``unit_of_work`` does), which leaves everything as it was. With ``skip_invalid``
-    the good rows are imported and the bad ones listed in the result.
+    the good rows are imported and the bad ones listed in the result. ``hash_key`` is
+    NIK_HASH_KEY; ``RehashNeeded`` is raised, before anything is read, when the registry
+    was hashed under another key.
     """
     started = time.perf_counter()
     spec = SOURCES.get(source)
     if spec is None:
         raise ValueError(f"unknown source {source!r}; expected one of {', '.join(SOURCES)}")
+    if spec.full_snapshot:
+        claim_key_for_import(session, hash_key)
     sha256 = fingerprint(path)
     earlier = identical_snapshot(session, spec, sha256)
     if earlier is not None:
@@ -151,6 +192,8 @@ def import_file(
             session, target.table, target.columns, target.extra, target.direct and not bulk
         ) as write,
     ):
+        if target.direct:
+            write = _with_nik_hash(write, hash_key)
         checked = check_rows(spec, stream, write)
     if not checked.rows_read:
         raise no_data_rows()
@@ -172,7 +215,7 @@ def import_file(
     if not good:
         raise _rejected("no valid rows remain", problems, checked.rows_read, started)
 
-    counts = _compare_and_write(session, spec, target, scratch, snapshot, good)
+    counts = _compare_and_write(session, spec, target, scratch, snapshot, good, hash_key)
     drop_scratch(session, scratch)
     if session.get_bind().dialect.name == "postgresql":
         # Checks look facts up through the planner: fresh statistics keep those look-ups

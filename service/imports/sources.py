@@ -13,6 +13,8 @@ from models import Base, Facility, JamkesdaRow, JknRow, PopulationRow
 from service.imports import fields
 from service.imports.fields import remembered
 
+# The column of the NIK's keyed hash in the population, Jamkesda and JKN tables.
+NIK_HASH = "nik_hash"
 # The stored values of one row, in the order of its source's fields.
 Record = Sequence[object]
 # A rule across columns: given a row's values and the columns already found bad, the
@@ -60,6 +62,15 @@ class Source:
     def fields(self) -> tuple[str, ...]:
         """The model attributes a row sets, in the order of ``columns``."""
         return tuple(column.field for column in self.layout)
+
+    @property
+    def stored_fields(self) -> tuple[str, ...]:
+        """What a stored row holds from the file: its fields, and for people the NIK's hash.
+
+        ``nik_hash`` (``service.nik.nik_hash`` of the NIK under NIK_HASH_KEY) is how a
+        replay finds a record's person; the importer computes it for each row it stores.
+        """
+        return (*self.fields, NIK_HASH) if self.full_snapshot else self.fields
 
     @cached_property
     def parsers(self) -> tuple[Callable[[str], object], ...]:

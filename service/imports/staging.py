@@ -8,7 +8,7 @@ from sqlalchemy import Column, Connection, Index, MetaData, String, Table, text
 from sqlalchemy.orm import Session
 from sqlalchemy.schema import CreateTable, DropTable
 
-from service.imports.sources import Source
+from service.imports.sources import NIK_HASH, Source
 
 # The schema name under which each database keeps a session's temporary tables.
 _TEMP_SCHEMA = {"postgresql": "pg_temp", "sqlite": "temp"}
@@ -22,13 +22,16 @@ class Scratch:
     rows: Table
     # The keys of the file's bad rows: the people they name keep their rows in force.
     skipped: Table
-    # The rows the snapshot adds or changes and the keys it removes, ``change`` saying which.
+    # The rows the snapshot adds or changes and the keys it removes, ``change`` saying which;
+    # for people, with a column for the NIK's hash, filled only for the rows to be written.
     changes: Table
+    # The NIK hashes of the rows to be written, computed in Python (see ``apply``).
+    hashes: Table
 
     @property
-    def tables(self) -> tuple[Table, Table, Table]:
-        """All three tables."""
-        return self.rows, self.skipped, self.changes
+    def tables(self) -> tuple[Table, Table, Table, Table]:
+        """All four tables."""
+        return self.rows, self.skipped, self.changes, self.hashes
 
 
 def _is_postgresql(connection: Connection) -> bool:
@@ -36,10 +39,15 @@ def _is_postgresql(connection: Connection) -> bool:
     return connection.dialect.name == "postgresql"
 
 
+def temporary_metadata(connection: Connection) -> MetaData:
+    """Metadata whose tables are created temporary: private to the session, dropped with it."""
+    return MetaData(schema=_TEMP_SCHEMA[connection.dialect.name])
+
+
 def create_scratch(session: Session, source: Source) -> Scratch:
     """Create the import's temporary tables, typed like ``source``'s table, dropping old ones."""
     connection = session.connection()
-    metadata = MetaData(schema=_TEMP_SCHEMA[connection.dialect.name])
+    metadata = temporary_metadata(connection)
     stored = source.table.c
     key = source.fields[0]
     rows = Table("import_rows", metadata, *(Column(f, stored[f].type) for f in source.fields))
@@ -50,9 +58,15 @@ def create_scratch(session: Session, source: Source) -> Scratch:
         Column("change", String(8)),
         # The row in force that the change closes or updates (NULL for an added row).
         Column("in_force", stored[source.row_id].type),
-        *(Column(f, stored[f].type) for f in source.fields),
+        *(Column(f, stored[f].type) for f in source.stored_fields),
     )
-    scratch = Scratch(rows, skipped, changes)
+    hashes = Table(
+        "import_hashes",
+        metadata,
+        Column(key, stored[key].type, primary_key=True),
+        Column(NIK_HASH, String(64)),
+    )
+    scratch = Scratch(rows, skipped, changes, hashes)
     for table in scratch.tables:
         # Left over only when an earlier import on this connection failed and was not rolled back.
         connection.execute(DropTable(table, if_exists=True))
