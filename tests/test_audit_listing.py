@@ -308,6 +308,22 @@ def test_from_after_to_is_a_422(http: FlaskClient, keys: dict[str, str]) -> None
     assert_invalid_filter(response, "from")
 
 
+@pytest.mark.parametrize(
+    ("path", "params", "field_name"),
+    [
+        ("/v1/audit/checks", {"from": "0001-01-01"}, "from"),
+        ("/v1/audit/checks", {"to": "9999-12-31"}, "to"),
+        ("/v1/audit/checks.csv", {"to": "9999-12-31"}, "to"),
+        ("/v1/audit/stats", {"group_by": "day", "from": "0001-01-01"}, "from"),
+        ("/v1/audit/stats", {"group_by": "day", "to": "9999-12-31"}, "to"),
+    ],
+)
+def test_a_date_at_the_edge_of_the_calendar_is_a_422_not_a_500(
+    http: FlaskClient, keys: dict[str, str], path: str, params: dict[str, str], field_name: str
+) -> None:
+    assert_invalid_filter(auditor_get(http, keys, path, **params), field_name)
+
+
 @pytest.mark.parametrize("limit", [1, 500])
 def test_limit_accepts_1_to_500(
     http: FlaskClient, keys: dict[str, str], records: dict[str, str], limit: int

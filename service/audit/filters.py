@@ -14,6 +14,9 @@ from service.audit.dialects import has_reason
 from service.nik import nik_hash
 
 ONE_MICROSECOND = timedelta(microseconds=1)
+# A date at the very edge of the calendar (0001-01-01, 9999-12-31) has no instant on the
+# other side of the time zone's offset or of its day's end.
+OUT_OF_RANGE = "Tanggal di luar rentang yang dapat dicari."
 Columns = TypeVarTuple("Columns")
 
 
@@ -86,8 +89,14 @@ def check_filter(query: Mapping[str, Any], zone: tzinfo, hash_key: bytes) -> Che
 
     ``query["nik"]`` is a normalised, structurally valid NIK; only its hash is kept.
     """
-    start = _start_of(query["from_"], zone).astimezone(UTC) if query.get("from_") else None
-    end = _end_of(query["to"], zone).astimezone(UTC) if query.get("to") else None
+    try:
+        start = _start_of(query["from_"], zone).astimezone(UTC) if query.get("from_") else None
+    except OverflowError as overflow:
+        raise InvalidFilter({"from": [OUT_OF_RANGE]}) from overflow
+    try:
+        end = _end_of(query["to"], zone).astimezone(UTC) if query.get("to") else None
+    except OverflowError as overflow:
+        raise InvalidFilter({"to": [OUT_OF_RANGE]}) from overflow
     if start is not None and end is not None and start >= end:
         raise InvalidFilter({"from": ["'from' harus sebelum atau sama dengan 'to'."]})
     nik = query.get("nik")
