@@ -54,7 +54,8 @@ def wait_until_alive(base: str, process: subprocess.Popen[bytes], log: Path) -> 
         try:
             if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
+            # Not listening yet, or a worker still starting on a busy machine: ask again.
             pass
         time.sleep(0.2)
     pytest.fail(f"server did not answer /healthz within {START_SECONDS} s:\n{log.read_text()}")
