@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import tzinfo
 from typing import Any
 
-from models import AccessRecord, CheckRecord, Client, Snapshot
+from models import AccessRecord, CheckRecord, Client, Facility, Snapshot
 from service.audit.replay import Replay
 from service.clock import local_iso
 from service.decision import Decision, Outcome, Reason
@@ -130,6 +130,18 @@ def access_document(entry: AccessRecord, client: Client | None, zone: tzinfo) ->
         "path": entry.path,
         "query": entry.query,
         "status": entry.status,
+    }
+
+
+def client_document(client: Client, facility: Facility | None, zone: tzinfo) -> dict[str, Any]:
+    """One API client as ``GET /v1/audit/clients`` lists it: no key, no key hash."""
+    return {
+        "id": client.id,
+        "name": client.name,
+        "role": client.role,
+        "facility": {"code": facility.code, "name": facility.name} if facility else None,
+        "created_at": local_iso(client.created_at, zone),
+        "revoked_at": local_iso(client.revoked_at, zone) if client.revoked_at else None,
     }
 
 

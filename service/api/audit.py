@@ -14,6 +14,7 @@ from flask_smorest import Blueprint
 from service import db
 from service.api.audit_schemas import (
     AccessPageSchema,
+    ApiClientListSchema,
     AuditPageSchema,
     AuditRecordSchema,
     CheckFilterSchema,
@@ -27,6 +28,7 @@ from service.api.audit_schemas import (
 from service.api.docs import BEARER, problems
 from service.api.requests import app_settings, check_not_found, check_reference, json_answer
 from service.audit.access import list_access
+from service.audit.clients import list_api_clients
 from service.audit.export import csv_export
 from service.audit.filters import CheckFilter, InvalidFilter, check_filter
 from service.audit.records import AuditEntry, find_entry, list_records
@@ -38,10 +40,12 @@ from service.clients import Role
 from service.documents import (
     access_document,
     audit_document,
+    client_document,
     replay_document,
     snapshot_document,
 )
 from service.errors import Problem
+from service.registry_key import RehashNeeded
 
 blp = Blueprint("audit", __name__, url_prefix="/v1/audit", description="Audit (auditors only)")
 S422 = "Invalid filter (INVALID_FILTER): errors names each parameter"
@@ -150,6 +154,9 @@ def get_check(check_id: str) -> Any:
     s422="Malformed reference or wrong check character (INVALID_CHECK_ID); a refused "
     "request, which decided nothing (NOT_REPLAYABLE); a policy version neither configured "
     "nor bundled (POLICY_UNAVAILABLE, with policy_version)",
+    s503="The database could not be reached; or the registry's NIK hashes were made under "
+    "another NIK_HASH_KEY than the one configured, so the person cannot be looked up "
+    "(REHASH_NEEDED: the operator runs `jamkesda db rehash`)",
 )
 @requires(Role.AUDITOR)
 def replay(check_id: str) -> Any:
@@ -172,6 +179,14 @@ def replay(check_id: str) -> Any:
             f"Versi kebijakan {missing.version} yang tercatat tidak tersedia di layanan ini.",
             policy_version=missing.version,
         ) from missing
+    except RehashNeeded as stale:
+        raise Problem(
+            503,
+            "REHASH_NEEDED",
+            "Hash NIK pada data kependudukan dibuat dengan kunci lain daripada NIK_HASH_KEY "
+            "yang berlaku sekarang, jadi orang pada catatan ini belum dapat dicari. Ini bukan "
+            "berarti NIK tidak terdaftar: operator perlu menjalankan `jamkesda db rehash`.",
+        ) from stale
     if found is None:
         raise check_not_found()
     return replay_document(found)
@@ -225,4 +240,24 @@ def access(query: dict[str, Any]) -> Any:
     return {
         "items": [access_document(entry, client, zone) for entry, client in page.entries],
         "next_cursor": page.next_cursor,
+    }
+
+
+@blp.route("/clients", methods=["GET"])
+@blp.doc(
+    operationId="listClients",
+    summary="Every API client, oldest first, revoked ones included (no key material)",
+    security=BEARER,
+)
+@blp.response(200, ApiClientListSchema)
+@problems(blp, 401, 403, 503)
+@requires(Role.AUDITOR)
+def clients() -> Any:
+    """Who holds a key: id, name, role, facility, when created and when revoked."""
+    zone = app_settings().policy.zone
+    return {
+        "items": [
+            client_document(client, facility, zone)
+            for client, facility in list_api_clients(db.session())
+        ]
     }

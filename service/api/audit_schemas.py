@@ -15,6 +15,7 @@ from service.api.audit_fields import (
 )
 from service.api.schemas import CheckResponseSchema, ReasonSchema
 from service.audit.stats import GROUPS
+from service.clients import Role
 from service.decision import Outcome, Reason
 
 MAX_LIMIT = 500
@@ -276,6 +277,33 @@ class AccessPageSchema(Schema):
 
     items = fields.List(fields.Nested(AccessEntrySchema))
     next_cursor = fields.String(allow_none=True)
+
+
+class ApiClientSchema(Schema):
+    """One API client: who holds a key, in which role, since and until when; no key material."""
+
+    class Meta:
+        ordered = True
+
+    id = fields.Integer()
+    name = fields.String()
+    role = fields.String(metadata={"enum": [role.value for role in Role]})
+    facility = fields.Nested(
+        FacilityRefSchema,
+        allow_none=True,
+        metadata={"description": "The facility a desk or integration key is bound to."},
+    )
+    created_at = fields.String(metadata={"format": "date-time"})
+    revoked_at = fields.String(
+        allow_none=True,
+        metadata={"format": "date-time", "description": "Null while the key is active."},
+    )
+
+
+class ApiClientListSchema(Schema):
+    """Every API client, oldest first, revoked ones included."""
+
+    items = fields.List(fields.Nested(ApiClientSchema))
 
 
 class ReplayedDecisionSchema(Schema):
