@@ -16,7 +16,10 @@ sending to the full answer:
 - the statistics by facility × decision for one month, and for twelve months;
 - the CSV export of one facility since a date chosen so that ≈ 1,000,000 rows match,
   read to the end, while the RSS of every gunicorn worker is sampled from ``/proc``
-  every 100 ms (the worker that served it is the one whose CPU time grew most).
+  every 100 ms (the worker that served it is the one whose CPU time grew most);
+- the console's pages (issue 12, ``bench/console_pages.py``): a search by NIK posted
+  through the search form and followed to its results, and the record page of a
+  sequenced record (replay and verified inclusion proof), timed by the server.
 
 A figure that misses its target gets the ``EXPLAIN (ANALYZE, BUFFERS)`` of the statement
 behind it, built by the same query builders the server uses, for a request of that kind.
@@ -24,12 +27,12 @@ behind it, built by the same query builders the server uses, for a request of th
 Run: ``.venv/bin/python -m bench.bench_audit``. Settings (environment): BENCH_AUDIT_RECORDS,
 BENCH_AUDIT_NIKS (default 807,000), BENCH_AUDIT_REQUESTS (per listing figure, default 200),
 BENCH_AUDIT_EXPORT_ROWS (default 1,000,000, at most a tenth of the records),
+BENCH_CONSOLE_SEQUENCED (records sequenced for the record pages, default 100,000),
 BENCH_DATABASE_URL (the PostgreSQL server).
 """
 
 from __future__ import annotations
 
-import math
 import os
 import random
 import shutil
@@ -39,7 +42,6 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
@@ -50,7 +52,9 @@ from sqlalchemy import ClauseElement, Engine, Executable, create_engine, text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from bench import console_pages
 from bench.audit_data import AuditData, load
+from bench.audit_timing import PAGE_LIMIT, Timing
 from bench.common import (
     RESULTS_DIR,
     Server,
@@ -77,7 +81,6 @@ YEAR_STATS_REQUESTS = 10
 FOLLOWED_PAIRS = 10
 FOLLOWED_PAGES = 20
 WARM_UP_REQUESTS = 20
-PAGE_LIMIT = 50  # the listing's default
 RSS_SAMPLE_SECONDS = 0.1
 TARGET_NIK_P99_MS = 20.0
 TARGET_FACILITY_MONTH_P99_MS = 50.0
@@ -86,74 +89,6 @@ TARGET_STATS_YEAR_MS = 5000.0
 TARGET_EXPORT_ROWS_PER_S = 50_000.0
 # "Memory flat": the serving worker's peak RSS at most this far above its RSS at the start.
 FLAT_RSS_GROWTH_MB = 50.0
-
-
-@dataclass
-class Timing:
-    """The latencies of one kind of request and what the answers held."""
-
-    name: str
-    target: str
-    limit_ms: float
-    by: str  # the statistic held against the limit: p99 or max
-    paged: bool = True  # answers are listing pages (items), not statistics rows
-    latencies_ms: list[float] = field(default_factory=list)
-    items: list[int] = field(default_factory=list)
-    statuses: dict[int, int] = field(default_factory=dict)
-    # The query parameters of the slowest request, to explain when the target is missed.
-    slowest: dict[str, str] = field(default_factory=dict)
-
-    def add(self, ms: float, status: int, items: int, params: Mapping[str, str]) -> None:
-        """Count one answer."""
-        if not self.latencies_ms or ms > max(self.latencies_ms):
-            self.slowest = dict(params)
-        self.latencies_ms.append(ms)
-        self.items.append(items)
-        self.statuses[status] = self.statuses.get(status, 0) + 1
-
-    def percentile(self, share: float) -> float:
-        """The nearest-rank percentile, in ms."""
-        ordered = sorted(self.latencies_ms)
-        return round(ordered[max(0, math.ceil(share * len(ordered)) - 1)], 2)
-
-    @property
-    def passed(self) -> bool:
-        """Every answer a 200, and the statistic within its limit."""
-        value = self.percentile(0.99) if self.by == "p99" else max(self.latencies_ms)
-        return set(self.statuses) == {200} and value <= self.limit_ms
-
-    def figures(self) -> dict[str, Any]:
-        """As the JSON file keeps it, every answer's milliseconds and items included."""
-        return {
-            "requests": len(self.latencies_ms),
-            "p50_ms": self.percentile(0.5),
-            "p99_ms": self.percentile(0.99),
-            "max_ms": round(max(self.latencies_ms), 2),
-            "mean_items": round(sum(self.items) / len(self.items), 1),
-            "by_page_size": self.by_page_size() if self.paged else {},
-            "statuses": {str(k): v for k, v in self.statuses.items()},
-            "target": self.target,
-            "pass": self.passed,
-            "slowest_request": self.slowest,
-            "answers": [
-                [round(ms, 2), n] for ms, n in zip(self.latencies_ms, self.items, strict=True)
-            ],
-        }
-
-    def by_page_size(self) -> dict[str, dict[str, float]]:
-        """Median and slowest answer of the short pages and of the full ones (PAGE_LIMIT)."""
-        groups: dict[str, list[float]] = {}
-        for ms, items in zip(self.latencies_ms, self.items, strict=True):
-            name = "full pages" if items >= PAGE_LIMIT else f"pages under {PAGE_LIMIT}"
-            groups.setdefault(name, []).append(ms)
-        return {
-            name: {
-                "answers": len(values),
-                "p50_ms": round(sorted(values)[len(values) // 2], 2),
-                "max_ms": round(max(values), 2),
-            }
-            for name, values in sorted(groups.items())
-        }
 
 
 class Auditor:
@@ -477,9 +412,9 @@ def report(figures: dict[str, Any], timings: list[Timing]) -> None:
     ]
     for timing in timings:
         f = timing.figures()
-        value = f"{f['p50_ms']} / {f['p99_ms']} / {f['max_ms']}"
+        value = f"{f['p50_ms']} / {f['p95_ms']} / {f['p99_ms']} / {f['max_ms']}"
         rows.append(
-            (f"{timing.name} (p50/p99/max ms)", value, timing.target, verdict(timing.passed))
+            (f"{timing.name} (p50/p95/p99/max ms)", value, timing.target, verdict(timing.passed))
         )
         for group, split in f["by_page_size"].items():
             answers = f"  of which {split['answers']} {group} (p50/max ms)"
@@ -507,7 +442,9 @@ def report(figures: dict[str, Any], timings: list[Timing]) -> None:
         ),
     ]
     loads = " / ".join(f"{value:.1f}" for value in figures["load_average_1min"].values())
-    rows.append(("load average, 1 min (start / after listings / stats / export)", loads, "", ""))
+    rows.append(
+        ("load average, 1 min (start / after listings / stats / export / console)", loads, "", "")
+    )
     print_table("Audit API over the check records", rows, ("figure", "value", "target", "verdict"))
 
 
@@ -527,6 +464,7 @@ def main() -> None:
         engine = create_engine(sqlalchemy_url(database_url))
         log = Path(tmp) / "server.log"
         try:
+            sequenced = console_pages.prepare(engine, env, Path(tmp), data.records)
             size = database_size(engine)
             export_params, export_count = export_filter(engine, EXPORT_ROWS)
             # The machine is shared: the load around each phase says how quiet it was.
@@ -539,6 +477,8 @@ def main() -> None:
                 loads["after_stats"] = load_average()
                 export = measure_export(auditor, server, export_params)
                 loads["after_export"] = load_average()
+                timings += console_pages.measure(server.base, data, engine, log, sequenced, rng)
+                loads["after_console"] = load_average()
             plans = _plans_of_misses(engine, timings, export, export_params, key)
             # The server's own time for each request (gunicorn's access log, in ms), to
             # set beside the client's.
@@ -592,7 +532,8 @@ def _plans_of_misses(
     """The query plan behind each missed figure, for its slowest request."""
     plans = {}
     for timing in timings:
-        if not timing.passed:
+        # The console's figures are whole pages, not one statement to explain.
+        if not timing.passed and not timing.name.startswith("console"):
             kind = "stats" if "group_by" in timing.slowest else "listing"
             plans[timing.name] = explain(engine, kind, timing.slowest, key)
     if export["rows_per_s"] < TARGET_EXPORT_ROWS_PER_S:

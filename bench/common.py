@@ -58,6 +58,7 @@ def bench_env(database_url: str) -> dict[str, str]:
         "DATABASE_URL": database_url,
         "NIK_HASH_KEY": BENCH_NIK_HASH_KEY,
         "LEDGER_SIGNING_KEY": BENCH_LEDGER_SIGNING_KEY,
+        "CONSOLE_SECRET_KEY": "bench-console-secret-" + "0" * 32,
     }
 
 

@@ -8,6 +8,7 @@ from models.clients import Client
 from models.idempotency import RememberedAnswer
 from models.ledger import LedgerCheckpoint, LedgerEntry, LedgerHash, LedgerQueue
 from models.snapshots import Facility, JamkesdaRow, JknRow, PopulationRow, Snapshot
+from models.web import SavedSearch, WebSession
 
 __all__ = [
     "AccessRecord",
@@ -24,5 +25,7 @@ __all__ = [
     "LedgerQueue",
     "PopulationRow",
     "RememberedAnswer",
+    "SavedSearch",
     "Snapshot",
+    "WebSession",
 ]

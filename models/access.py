@@ -1,10 +1,10 @@
-"""The audit API's own access log: every request to ``/v1/audit/`` and ``/v1/ledger/``."""
+"""The access log: every request to the audit and ledger APIs and to the web pages (SPEC §10)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, BigId
@@ -27,3 +27,7 @@ class AccessRecord(Base):
     # The query string with every NIK and every other long run of digits masked.
     query: Mapped[str] = mapped_column(String(MAX_TEXT))
     status: Mapped[int] = mapped_column(Integer)
+    # The caller's network address, which limits the receipt page's tries (SPEC §10).
+    address: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+    __table_args__ = (Index("ix_access_log_address_at", "address", "at"),)

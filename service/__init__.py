@@ -12,6 +12,7 @@ from service.audit.hook import record_audit_access
 from service.config import Settings
 from service.errors import MAX_BODY_BYTES, register_error_handlers
 from service.openapi import openapi_text
+from service.web import register_pages
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> Flask:
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.extensions["jamkesda.head_revision"] = migrate.head_revision()
     db.init_app(app, engine)
     register_blueprints(app)
+    register_pages(app, settings.console_secret_key)
     register_error_handlers(app)
     app.before_request(_start_timer)
     app.after_request(record_audit_access)

@@ -84,6 +84,29 @@ def ledger_signer(env: Mapping[str, str] = os.environ) -> Signer:
         ) from error
 
 
+def console_secret_key(env: Mapping[str, str] = os.environ) -> str:
+    """``CONSOLE_SECRET_KEY``: signs the web pages' session cookies and CSRF tokens.
+
+    As with the other secrets, a deployment with ``DATABASE_URL`` must set it (every
+    worker and server must sign with the same key); the SQLite default generates one into
+    ``instance/``. Changing it signs everyone out of the pages, nothing more.
+    """
+    key = env.get("CONSOLE_SECRET_KEY", "").strip()
+    if key:
+        if len(key) < MIN_KEY_LENGTH:
+            raise ConfigError(
+                f"CONSOLE_SECRET_KEY must be at least {MIN_KEY_LENGTH} characters long."
+            )
+        return key
+    if env.get("DATABASE_URL", "").strip():
+        raise ConfigError(
+            "CONSOLE_SECRET_KEY is not set. Set it to a long random secret (for example the "
+            "output of `python -c 'import secrets; print(secrets.token_hex(32))'`): it signs "
+            "the web pages' sessions."
+        )
+    return _instance_secret(env, "console_secret_key", lambda: secrets.token_hex(32))
+
+
 def ledger_checkpoint_interval(env: Mapping[str, str] = os.environ) -> float:
     """``LEDGER_CHECKPOINT_INTERVAL``: at least this many seconds between two checkpoints."""
     text = env.get("LEDGER_CHECKPOINT_INTERVAL", "").strip()
@@ -119,6 +142,9 @@ class Settings:
     policy: Policy
     ledger_signer: Signer
     ledger_checkpoint_interval: float = DEFAULT_CHECKPOINT_INTERVAL
+    # Empty only where no page is served to a browser (the OpenAPI writer, some tests):
+    # the app then signs with a random key of its own process.
+    console_secret_key: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -129,4 +155,5 @@ class Settings:
             policy=load_policy(env.get("JAMKESDA_POLICY") or None),
             ledger_signer=ledger_signer(env),
             ledger_checkpoint_interval=ledger_checkpoint_interval(env),
+            console_secret_key=console_secret_key(env),
         )

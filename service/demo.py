@@ -60,11 +60,13 @@ def run_demo(
     folder: Path,
     residents: int,
     seed: int,
+    hash_key: bytes,
     progress: Callable[[str], None] = _quiet,
 ) -> DemoResult:
     """Write the synthetic files into ``folder``, import them as of today, create the clients.
 
-    The caller commits. Raises ``ImportRejected`` if a generated file does not import.
+    ``hash_key`` is NIK_HASH_KEY, which the imports hash the NIKs under. The caller
+    commits. Raises ``ImportRejected`` if a generated file does not import.
     """
     today = clock.today(WITA)
     progress(f"writing {residents} synthetic residents (seed {seed}) ...")
@@ -72,7 +74,8 @@ def run_demo(
     imports = []
     for source in SOURCES:
         progress(f"importing {source} ...")
-        imports.append(import_file(session, source, dataset.files[source], today))
+        file = dataset.files[source]
+        imports.append(import_file(session, source, file, today, hash_key=hash_key))
     puskesmas = next(f for f in dataset.facilities if f.kind == "PUSKESMAS")
     hospital = next(f for f in dataset.facilities if f.kind == "RUMAH_SAKIT")
     wanted = (
@@ -184,6 +187,16 @@ def _ledger(result: DemoResult, verifier: str) -> list[str]:
     ]
 
 
+def _pages() -> list[str]:
+    """Where the web pages are, for people who do not use curl."""
+    return [
+        "In a browser (paste the key of the role once):",
+        f"  {BASE_URL}/console/   the Ombudsman's console (auditor key)",
+        f"  {BASE_URL}/desk/      the desk page and its printable slip (desk key)",
+        f"  {BASE_URL}/r/<reference>   the patient's receipt (the full NIK unlocks it)",
+    ]
+
+
 def render(result: DemoResult, where: Path, verifier: str) -> str:
     """The text the demo prints and keeps in ``where``: data, keys, examples, curl, ledger."""
     parts = (
@@ -193,6 +206,7 @@ def render(result: DemoResult, where: Path, verifier: str) -> str:
         _curl(result),
         _integration(result),
         _ledger(result, verifier),
+        _pages(),
     )
     return "\n\n".join("\n".join(lines) for lines in parts) + "\n"
 
@@ -227,6 +241,7 @@ def demo_command(residents: int, seed: int) -> None:
     where = config.instance_dir() / "demo.txt"
     try:
         verifier = verifier_key(config.ledger_signer())
+        hash_key = config.nik_hash_key()
     except config.ConfigError as exc:
         fail(str(exc), EXIT_USAGE)
     try:
@@ -239,7 +254,7 @@ def demo_command(residents: int, seed: int) -> None:
                     EXIT_USAGE,
                 )
             with tempfile.TemporaryDirectory(prefix="jamkesda-demo-") as folder:
-                result = run_demo(session, Path(folder), residents, seed, _progress)
+                result = run_demo(session, Path(folder), residents, seed, hash_key, _progress)
     except ImportRejected as exc:
         for line in exc.report_lines():
             click.echo(line, err=True)

@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from models import Base
-from tests.conftest import TEST_LEDGER_SIGNING_KEY, TEST_NIK_HASH_KEY
+from tests.conftest import TEST_CONSOLE_SECRET_KEY, TEST_LEDGER_SIGNING_KEY, TEST_NIK_HASH_KEY
 from tests.factories import (
     TODAY,
     add_facility,
@@ -62,6 +62,7 @@ def server_env(database_url: str, instance: Path) -> dict[str, str]:
         "DATABASE_URL": database_url,
         "NIK_HASH_KEY": TEST_NIK_HASH_KEY,
         "LEDGER_SIGNING_KEY": TEST_LEDGER_SIGNING_KEY,
+        "CONSOLE_SECRET_KEY": TEST_CONSOLE_SECRET_KEY,
         "JAMKESDA_INSTANCE": str(instance),
     }
 

@@ -22,6 +22,7 @@ from service.config import Settings
 from service.db import make_engine, sqlalchemy_url
 from service.ledger.note import generate_signer_key, parse_signer_key
 from service.policy import load_policy
+from tests.factories import TEST_NIK_HASH_KEY as TEST_NIK_HASH_KEY
 from tests.factories import (
     TODAY,
     add_facility,
@@ -32,11 +33,14 @@ from tests.factories import (
     add_snapshot,
 )
 
+# The browser and served-app fixtures of the page tests.
+pytest_plugins = ["tests.browser"]
+
 # The people of the ``registry`` fixture.
 RESIDENT = "6402014101900001"
 MOVED_IN_FROM_SAMARINDA = "6472055505850003"
 
-TEST_NIK_HASH_KEY = "test-nik-hash-key-0123456789abcdef0123456789"
+TEST_CONSOLE_SECRET_KEY = "test-console-secret-0123456789abcdef01234567"
 # One ledger key per test run, under its own origin.
 TEST_LEDGER_SIGNING_KEY = generate_signer_key("test.jamkesda/ledger")
 TEST_LEDGER_SIGNER = parse_signer_key(TEST_LEDGER_SIGNING_KEY)
@@ -87,6 +91,7 @@ def env(database_url: str, tmp_path: Path) -> dict[str, str]:
         "DATABASE_URL": database_url,
         "NIK_HASH_KEY": TEST_NIK_HASH_KEY,
         "LEDGER_SIGNING_KEY": TEST_LEDGER_SIGNING_KEY,
+        "CONSOLE_SECRET_KEY": TEST_CONSOLE_SECRET_KEY,
         "JAMKESDA_INSTANCE": str(tmp_path / "instance"),
     }
 
@@ -94,7 +99,13 @@ def env(database_url: str, tmp_path: Path) -> dict[str, str]:
 @pytest.fixture
 def settings(database_url: str) -> Settings:
     """Settings of the app under test: the test database and the bundled policy."""
-    return Settings(database_url, TEST_NIK_HASH_KEY.encode(), load_policy(), TEST_LEDGER_SIGNER)
+    return Settings(
+        database_url,
+        TEST_NIK_HASH_KEY.encode(),
+        load_policy(),
+        TEST_LEDGER_SIGNER,
+        console_secret_key=TEST_CONSOLE_SECRET_KEY,
+    )
 
 
 @pytest.fixture

@@ -88,13 +88,19 @@ def test_given_key_is_used_as_its_utf8_bytes(tmp_path: Path) -> None:
 
 def test_settings_read_everything_and_load_the_bundled_policy(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'x.db'}"
-    env = {"DATABASE_URL": url, "NIK_HASH_KEY": LONG_KEY, "LEDGER_SIGNING_KEY": LEDGER_KEY}
+    env = {
+        "DATABASE_URL": url,
+        "NIK_HASH_KEY": LONG_KEY,
+        "LEDGER_SIGNING_KEY": LEDGER_KEY,
+        "CONSOLE_SECRET_KEY": LONG_KEY,
+    }
     settings = Settings.from_env(env)
     assert settings.database_url == url
     assert settings.nik_hash_key == LONG_KEY.encode("utf-8")
     assert settings.policy.version == "kukar-2025.1"
     assert settings.ledger_signer.name == "test.example/log"
     assert settings.ledger_checkpoint_interval == 10
+    assert settings.console_secret_key == LONG_KEY
 
 
 def test_settings_with_a_missing_policy_file_is_a_policy_error(tmp_path: Path) -> None:
@@ -125,3 +131,23 @@ def test_sqlalchemy_url_picks_psycopg_for_postgresql_and_leaves_sqlite_alone(
     url: str, expected: str
 ) -> None:
     assert sqlalchemy_url(url) == expected
+
+
+def test_console_secret_key_is_required_with_database_url(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": "postgresql://db/jamkesda", "JAMKESDA_INSTANCE": str(tmp_path)}
+    with pytest.raises(ConfigError, match="CONSOLE_SECRET_KEY is not set"):
+        config.console_secret_key(env)
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(ConfigError, match="CONSOLE_SECRET_KEY must be at least"):
+        config.console_secret_key({**env, "CONSOLE_SECRET_KEY": "short"})
+
+
+def test_console_secret_key_is_generated_owner_only_for_the_sqlite_default(
+    tmp_path: Path,
+) -> None:
+    env = {"JAMKESDA_INSTANCE": str(tmp_path / "instance")}
+    first = config.console_secret_key(env)
+    assert len(first) >= config.MIN_KEY_LENGTH
+    file = tmp_path / "instance" / "console_secret_key"
+    assert stat.S_IMODE(file.stat().st_mode) == 0o600
+    assert config.console_secret_key(env) == first

@@ -59,7 +59,13 @@ def masked_path(path: str) -> str:
 
 
 def record_access(
-    engine: Engine, client_id: int | None, method: str, path: str, query: str, status: int
+    engine: Engine,
+    client_id: int | None,
+    method: str,
+    path: str,
+    query: str,
+    status: int,
+    address: str | None = None,
 ) -> None:
     """Append one entry in a short transaction of its own, committed before returning."""
     with Session(engine) as session, session.begin():
@@ -71,6 +77,7 @@ def record_access(
                 path=masked_path(path),
                 query=masked_query(query),
                 status=status,
+                address=address[:64] if address else None,
             )
         )
 

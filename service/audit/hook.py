@@ -2,6 +2,10 @@
 
 SPEC §2.7: no audit read without its record. Refused requests (401, 403, 404, 422) are
 recorded too. When the entry cannot be written, the answer is replaced by a 503.
+
+The web pages are recorded the same way (SPEC §10): every view of the console and every
+try at a receipt, and a desk page only when it was refused (a desk's checks are on file
+as check records already).
 """
 
 from __future__ import annotations
@@ -16,7 +20,10 @@ from service.audit.access import record_access
 from service.clients import resolve_key
 from service.errors import Problem, problem_response
 
-AUDITED_PREFIXES = ("/v1/audit", "/v1/ledger")
+AUDITED_PREFIXES = ("/v1/audit", "/v1/ledger", "/console", "/r")
+# Desk pages are recorded when refused: a wrong key's or role's attempt is worth reviewing.
+REFUSALS_PREFIX = "/desk"
+REFUSED = frozenset({400, 401, 403, 429})
 logger = logging.getLogger(__name__)
 
 
@@ -38,9 +45,19 @@ def _client_id() -> int | None:
         return found.id if found else None
 
 
+def _recorded(path: str, status: int) -> bool:
+    if is_audited(path):
+        return True
+    return status in REFUSED and (path == REFUSALS_PREFIX or path.startswith(REFUSALS_PREFIX + "/"))
+
+
 def record_audit_access(response: Response) -> Response:
-    """``after_request``: append the access entry, or answer 503 when it cannot be written."""
-    if not is_audited(request.path):
+    """``after_request``: append the access entry, or answer 503 when it cannot be written.
+
+    A view may set ``g.access_query`` to record instead of the query string (the receipt
+    page records the NIK it was posted, masked like a ``nik`` query parameter).
+    """
+    if not _recorded(request.path, response.status_code):
         return response
     try:
         record_access(
@@ -48,8 +65,9 @@ def record_audit_access(response: Response) -> Response:
             client_id=_client_id(),
             method=request.method,
             path=request.path,
-            query=request.query_string.decode("utf-8", "replace"),
+            query=g.get("access_query") or request.query_string.decode("utf-8", "replace"),
             status=response.status_code,
+            address=request.remote_addr,
         )
     except SQLAlchemyError as error:
         logger.error("audit access not recorded: %s", type(error).__name__)
