@@ -139,6 +139,10 @@ class RegistryHashKey(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(64))
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # When a rehash last replaced the key by another: check records made before it hold
+    # hashes under an earlier key, which no registry row carries any more. NULL while the
+    # registry has only ever been hashed under one key.
+    rotated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
     __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, tzinfo
+
 from service.decision import Outcome, Reason
 
 REASON_MESSAGES: dict[Reason, str] = {
@@ -62,4 +64,14 @@ def dispute_message(reference: str) -> str:
         f"Bila pasien tidak setuju dengan hasil ini, catat nomor referensi {reference} dan "
         "ajukan keberatan ke Dinas Kesehatan Kabupaten Kutai Kartanegara atau ke Ombudsman RI "
         "Perwakilan Kalimantan Timur dengan menyebutkan nomor tersebut."
+    )
+
+
+def earlier_key_text(rotated_at: datetime, zone: tzinfo) -> str:
+    """Why a record made before the last change of NIK_HASH_KEY cannot be replayed."""
+    when = rotated_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    return (
+        f"Catatan ini dibuat sebelum NIK_HASH_KEY diganti ({when} WITA). Hash NIK-nya dibuat "
+        "dengan kunci lama, sehingga orangnya tidak dapat dicari lagi dalam data yang sudah "
+        "di-hash ulang, dan keputusan tidak dapat diulang. Ini bukan berarti NIK tidak terdaftar."
     )

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from datetime import datetime
 from typing import Literal
 
 from sqlalchemy import select
@@ -83,11 +84,20 @@ def claim_key_for_import(session: Session, key: bytes) -> None:
 
 
 def record_key(session: Session, key: bytes) -> None:
-    """Record that the registry is now hashed under ``key``."""
+    """Record that the registry is now hashed under ``key``, and when it changed key."""
+    now = clock.now()
+    fingerprint = key_fingerprint(key)
     row = session.get(RegistryHashKey, _ROW_ID)
     if row is None:
         row = RegistryHashKey(id=_ROW_ID)
         session.add(row)
-    row.fingerprint = key_fingerprint(key)
-    row.recorded_at = clock.now()
+    elif row.fingerprint != fingerprint:
+        row.rotated_at = now
+    row.fingerprint = fingerprint
+    row.recorded_at = now
     session.flush()
+
+
+def rotated_at(session: Session) -> datetime | None:
+    """When the registry was last rehashed under a new key (None: one key only, ever)."""
+    return session.scalar(select(RegistryHashKey.rotated_at).where(RegistryHashKey.id == _ROW_ID))

@@ -141,6 +141,30 @@ def test_after_a_key_change_replays_wait_for_the_rehash_that_makes_them_work(
     assert jamkesda(new_env, "import", "population", str(path)).exit_code == 0
 
 
+def test_a_record_made_under_the_earlier_key_is_not_replayed_as_a_person_in_no_import(
+    app: Flask,
+    engine: Engine,
+    rotated: Flask,
+    keys: dict[str, str],
+    env: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    load_registry(engine, tmp_path)
+    before = post_check(app.test_client(), keys["desk"], nik=person(1)["NIK"])
+    assert before["decision"] == "ELIGIBLE"
+    assert jamkesda({**env, "NIK_HASH_KEY": NEW_KEY}, "db", "rehash").exit_code == 0
+
+    refused = replay_as_auditor(rotated, keys, before["check_id"])
+    assert refused.status_code == 422
+    problem = refused.get_json()
+    assert problem["code"] == "HASHED_UNDER_EARLIER_KEY"
+    assert problem["rotated_at"].endswith("+08:00")
+    assert "bukan berarti NIK tidak terdaftar" in problem["detail"]
+    # A check made under the new key replays as usual.
+    after = post_check(rotated.test_client(), keys["desk"], nik=person(1)["NIK"])
+    assert replay_as_auditor(rotated, keys, after["check_id"]).get_json()["same_as_recorded"]
+
+
 def test_a_rehash_under_the_same_key_rewrites_nothing(
     engine: Engine, env: dict[str, str], tmp_path: Path
 ) -> None:

@@ -90,6 +90,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('fingerprint', sa.String(length=64), nullable=False),
     sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('rotated_at', sa.DateTime(timezone=True), nullable=True),
     sa.CheckConstraint('id = 1', name=op.f('ck_registry_hash_key_single_row')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_registry_hash_key'))
     )

@@ -32,11 +32,17 @@ from service.audit.clients import list_api_clients
 from service.audit.export import csv_export
 from service.audit.filters import CheckFilter, InvalidFilter, check_filter
 from service.audit.records import AuditEntry, find_entry, list_records
-from service.audit.replay import NotReplayable, PolicyUnavailable, replay_check
+from service.audit.replay import (
+    HashedUnderEarlierKey,
+    NotReplayable,
+    PolicyUnavailable,
+    replay_check,
+)
 from service.audit.snapshots import list_snapshots
 from service.audit.stats import check_stats
 from service.auth import requires
 from service.clients import Role
+from service.clock import local_iso
 from service.documents import (
     access_document,
     audit_document,
@@ -45,6 +51,7 @@ from service.documents import (
     snapshot_document,
 )
 from service.errors import Problem
+from service.messages import earlier_key_text
 from service.registry_key import RehashNeeded
 
 blp = Blueprint("audit", __name__, url_prefix="/v1/audit", description="Audit (auditors only)")
@@ -153,7 +160,9 @@ def get_check(check_id: str) -> Any:
     s404="No check with this reference",
     s422="Malformed reference or wrong check character (INVALID_CHECK_ID); a refused "
     "request, which decided nothing (NOT_REPLAYABLE); a policy version neither configured "
-    "nor bundled (POLICY_UNAVAILABLE, with policy_version)",
+    "nor bundled (POLICY_UNAVAILABLE, with policy_version); a record made before the last "
+    "change of NIK_HASH_KEY whose person the registry, rehashed since, cannot find "
+    "(HASHED_UNDER_EARLIER_KEY, with rotated_at)",
     s503="The database could not be reached; or the registry's NIK hashes were made under "
     "another NIK_HASH_KEY than the one configured, so the person cannot be looked up "
     "(REHASH_NEEDED: the operator runs `jamkesda db rehash`)",
@@ -179,6 +188,13 @@ def replay(check_id: str) -> Any:
             f"Versi kebijakan {missing.version} yang tercatat tidak tersedia di layanan ini.",
             policy_version=missing.version,
         ) from missing
+    except HashedUnderEarlierKey as earlier:
+        raise Problem(
+            422,
+            "HASHED_UNDER_EARLIER_KEY",
+            earlier_key_text(earlier.rotated_at, app_settings().policy.zone),
+            rotated_at=local_iso(earlier.rotated_at, app_settings().policy.zone),
+        ) from earlier
     except RehashNeeded as stale:
         raise Problem(
             503,

@@ -9,20 +9,34 @@ for the same request, so an auditor sees whether the answer would differ today.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
 from models import CheckRecord
+from service import clock
 from service.audit.nik_recovery import recover_nik
 from service.decision import Decision, Facts, Outcome, Reason, decide
 from service.facts import SnapshotSet, load_facts, snapshots_by_id, snapshots_in_force
 from service.policy import Policy, bundled_policies
 from service.records import find_record
+from service.registry_key import rotated_at
 
 
 class NotReplayable(Exception):
     """The record decided nothing (a refused request), so there is nothing to re-derive."""
+
+
+class HashedUnderEarlierKey(Exception):
+    """The record's NIK hash was made under a key the registry has since been rehashed from.
+
+    Its person cannot be looked up any more; taking them for a person in no import would
+    be a false ``NIK_NOT_FOUND``, so the record is not replayed.
+    """
+
+    def __init__(self, rotated_at: datetime) -> None:
+        super().__init__(rotated_at.isoformat())
+        self.rotated_at = rotated_at
 
 
 class PolicyUnavailable(Exception):
@@ -97,7 +111,9 @@ def replay_check(
     Raises ``NotReplayable`` for a refused request, ``PolicyUnavailable`` when the
     record's policy version is no longer to be found, and ``RehashNeeded`` when the
     registry's NIK hashes are under another key than ``hash_key`` (the person cannot be
-    looked up, which must not pass for a person in no import).
+    looked up, which must not pass for a person in no import). ``HashedUnderEarlierKey``
+    answers a record made before the last key change whose person is not found: its hash
+    is under the earlier key, so "not found" would say nothing.
     """
     record = find_record(session, check_id)
     if record is None:
@@ -107,6 +123,10 @@ def replay_check(
         raise NotReplayable(check_id)
     policy_then = policy_of(record.policy_version, configured)
     nik = recover_nik(session, record.nik_hash, hash_key)
+    if nik is None and record.nik_hash is not None:
+        rotated = rotated_at(session)
+        if rotated is not None and clock.aware(record.decided_at) < clock.aware(rotated):
+            raise HashedUnderEarlierKey(clock.aware(rotated))
     then = snapshots_by_id(
         session,
         (record.population_snapshot_id, record.jamkesda_snapshot_id, record.jkn_snapshot_id),

@@ -14,7 +14,13 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from service.audit.records import AuditEntry
-from service.audit.replay import NotReplayable, PolicyUnavailable, Replay, replay_check
+from service.audit.replay import (
+    HashedUnderEarlierKey,
+    NotReplayable,
+    PolicyUnavailable,
+    Replay,
+    replay_check,
+)
 from service.config import Settings
 from service.decision import Decision
 from service.documents import audit_document
@@ -25,6 +31,7 @@ from service.ledger.record_state import (
     latest_checkpoint,
     record_state,
 )
+from service.messages import earlier_key_text
 from service.registry_key import RehashNeeded
 
 NOT_REPLAYABLE = (
@@ -96,6 +103,8 @@ def replay_result(session: Session, check_id: str, settings: Settings) -> Replay
         return ReplayResult(None, policy_unavailable(missing.version))
     except RehashNeeded:
         return ReplayResult(None, REHASH_NEEDED)
+    except HashedUnderEarlierKey as earlier:
+        return ReplayResult(None, earlier_key_text(earlier.rotated_at, settings.policy.zone))
     # The entry was read in this transaction, and records are never deleted.
     assert found is not None
     return ReplayResult(found)
