@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -99,15 +100,24 @@ def web_server(env: dict[str, str], engine: Engine, tmp_path: Path) -> Iterator[
         yield base
 
 
-@pytest.fixture
-def browsed(chromium: Browser, web_server: str) -> Iterator[Browsed]:
-    """A fresh browser context (no cookies) with one tab, on the served app."""
-    context = chromium.new_context(viewport={"width": 1366, "height": 768}, locale="id-ID")
+@contextmanager
+def fresh_tab(
+    chromium: Browser, base: str, width: int = 1366, height: int = 768
+) -> Iterator[Browsed]:
+    """A fresh browser context (no cookies) with one tab of this size, on the app at ``base``."""
+    context = chromium.new_context(viewport={"width": width, "height": height}, locale="id-ID")
     context.set_default_timeout(10_000)
     tab = context.new_page()
-    browsed = Browsed(tab, web_server)
+    browsed = Browsed(tab, base)
     tab.on("response", browsed.keep)
     try:
         yield browsed
     finally:
         context.close()
+
+
+@pytest.fixture
+def browsed(chromium: Browser, web_server: str) -> Iterator[Browsed]:
+    """A fresh browser on a laptop's screen (1366 × 768), on the served app."""
+    with fresh_tab(chromium, web_server) as tab:
+        yield tab

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from service.web.slip import qr_image
-from tests.browser import Browsed
+from tests.browser import Browsed, fresh_tab
 from tests.conftest import RESIDENT
 from tests.pdf_text import printed_pages
 from tests.test_web_signin_browser import sign_in
@@ -29,15 +29,8 @@ SLIP_PIXELS = round(72 / 25.4 * 96)
 @pytest.fixture
 def patient_browser(chromium: Browser, web_server: str) -> Iterator[Browsed]:
     """A second, fresh browser (the patient's phone): no cookie of the desk's session."""
-    context = chromium.new_context(viewport={"width": 412, "height": 915}, locale="id-ID")
-    context.set_default_timeout(10_000)
-    tab = context.new_page()
-    browsed = Browsed(tab, web_server)
-    tab.on("response", browsed.keep)
-    try:
-        yield browsed
-    finally:
-        context.close()
+    with fresh_tab(chromium, web_server, width=412, height=915) as tab:
+        yield tab
 
 
 def assert_focus_on_nik(tab: Page) -> None:

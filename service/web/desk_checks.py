@@ -17,20 +17,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from service import clock, db
 from service.api.checks import check_context
-from service.api.schemas import InvalidCheckRequest, parse_check_request
+from service.api.schemas import CheckRequestSchema, InvalidCheckRequest, parse_check_request
 from service.checks import check_eligibility, record_invalid_request
-from service.errors import Problem
+from service.errors import Problem, field_messages
 
-# The form's fields, named as the API's request members.
-FIELDS = (
-    "nik",
-    "service_date",
-    "service_type",
-    "operator_id",
-    "patient_name",
-    "birth_date",
-    "external_ref",
-)
+# The form's fields are the API's request members, so the two cannot drift apart.
+FIELDS = tuple(CheckRequestSchema().fields)
 CHANNEL = "desk"
 logger = logging.getLogger(__name__)
 # A clerk reads this instead of the answer when the database fails: never a denial.
@@ -60,10 +52,7 @@ def request_body(form: Mapping[str, str]) -> dict[str, str]:
 
 
 def _messages(errors: Mapping[str, Any]) -> dict[str, list[str]]:
-    return {
-        name: [str(text) for text in (texts if isinstance(texts, list) else [texts])]
-        for name, texts in errors.items()
-    }
+    return {name: field_messages(texts) for name, texts in errors.items()}
 
 
 def desk_check(body: dict[str, str]) -> str | Refused:

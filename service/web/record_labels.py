@@ -16,6 +16,7 @@ from service.decision import Outcome, Reason
 from service.errors import field_messages
 from service.identity import Match
 from service.ledger.record_state import Failure
+from service.web.dates import long_date
 
 DECISIONS: dict[str, str] = {
     Outcome.ELIGIBLE: "Berhak (Jamkesda)",
@@ -81,26 +82,6 @@ LEDGER_FAILURES = {
     Failure.PROOF_INVALID: "Bukti inklusi tidak mengarah ke akar checkpoint.",
 }
 
-MONTHS = (
-    "Januari",
-    "Februari",
-    "Maret",
-    "April",
-    "Mei",
-    "Juni",
-    "Juli",
-    "Agustus",
-    "September",
-    "Oktober",
-    "November",
-    "Desember",
-)
-
-
-def day_text(day: date) -> str:
-    """A date as Indonesians write it: ``3 Maret 2026``."""
-    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
-
 
 @dataclass(frozen=True)
 class Words:
@@ -143,16 +124,16 @@ class Words:
     def time(self, instant: datetime) -> str:
         """An instant in the zone, to the second: ``3 Maret 2026, 09:14:03 WITA``."""
         local = clock.aware(instant).astimezone(self.zone)
-        return f"{day_text(local.date())}, {local:%H:%M:%S} {local.tzname()}"
+        return f"{long_date(local.date())}, {local:%H:%M:%S} {local.tzname()}"
 
     def day(self, value: date | None) -> str:
         """A date, or a dash when there is none."""
-        return day_text(value) if value else "—"
+        return long_date(value) if value else "—"
 
     def iso_day(self, text: str) -> str:
         """A date written ``YYYY-MM-DD`` as Indonesians write it; other text as it is."""
         try:
-            return day_text(date.fromisoformat(text))
+            return long_date(date.fromisoformat(text))
         except ValueError:
             return text
 

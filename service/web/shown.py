@@ -18,6 +18,7 @@ from service import clock
 from service.decision import Outcome
 from service.documents import reason_documents
 from service.messages import DECISION_MESSAGES, EMERGENCY_NOTICE, dispute_message
+from service.web.dates import long_date
 
 # The decision at a glance: the words in large type beside its colour.
 DECISION_WORDS = {
@@ -52,25 +53,6 @@ MATCH_WORDS = {
     "NOT_PROVIDED": "tidak diisi",
     "NOT_CHECKED": "tidak diperiksa",
 }
-MONTHS = (
-    "Januari",
-    "Februari",
-    "Maret",
-    "April",
-    "Mei",
-    "Juni",
-    "Juli",
-    "Agustus",
-    "September",
-    "Oktober",
-    "November",
-    "Desember",
-)
-
-
-def long_date(day: date) -> str:
-    """A date as Indonesians write it: ``6 Desember 2026``."""
-    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
 @dataclass(frozen=True)
