@@ -341,7 +341,9 @@ def test_a_view_of_an_overview_page_is_in_the_access_log(
     html(auditor, "/console/statistik?dari=2026-03-01&sampai=2026-03-31")
     html(auditor, "/console/log-akses?halaman=zz", 422)
     auditor_id = session.scalars(select(Client.id).where(Client.role == "auditor")).one()
-    logged = session.scalars(select(AccessRecord).where(AccessRecord.path.like("/console/%"))).all()
+    logged = session.scalars(
+        select(AccessRecord).where(AccessRecord.path.like("/console/%")).order_by(AccessRecord.id)
+    ).all()
     assert [(e.path, e.query, e.status, e.client_id) for e in logged if e.path != "/console/"] == [
         ("/console/statistik", "dari=2026-03-01&sampai=2026-03-31", 200, auditor_id),
         ("/console/log-akses", "halaman=zz", 422, auditor_id),
