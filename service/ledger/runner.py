@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 DEFAULT_EVERY_SECONDS = 0.5
 # How long a dead sequencer process is left dead before it is started again.
 RESTART_SECONDS = 1.0
+# How often the watcher looks whether the sequencer process has exited.
+POLL_SECONDS = 0.2
 # How long a stopping sequencer process gets to finish its round before it is killed.
 STOP_SECONDS = 10.0
 
@@ -111,12 +113,24 @@ class SequencerProcess:
                 if self._stopping.is_set():
                     return
                 self._process = subprocess.Popen(self._command)  # noqa: S603 - our own command
-            # The server's master may reap the child first; wait() then reports 0.
-            status = self._process.wait()
+            status = self._exit_status(self._process)
             if self._stopping.is_set():
                 return
             logger.error("the ledger sequencer exited (status %s); starting it again", status)
             self._stopping.wait(RESTART_SECONDS)
+
+    def _exit_status(self, process: subprocess.Popen[bytes]) -> int | None:
+        """Wait for the child to exit (or for ``stop``) by polling, never in a blocking wait.
+
+        gunicorn's master reaps every child of its process, this one included. A thread
+        blocked in ``waitpid(pid)`` while another thread reaps that pid is not always woken
+        (the kernel skips the dying child and sleeps on), and the sequencer was then never
+        started again. ``poll`` reports 0 for a child reaped elsewhere.
+        """
+        while (status := process.poll()) is None:
+            if self._stopping.wait(POLL_SECONDS):
+                return None
+        return status
 
     def stop(self) -> None:
         """Stop the child (SIGTERM, then SIGKILL after STOP_SECONDS) and do not restart it."""
