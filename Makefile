@@ -27,6 +27,9 @@ $(CLIENT_MYPY_INSTALLED): client/pyproject.toml
 	touch $(CLIENT_MYPY_INSTALLED)
 
 # Migrate the embedded SQLite database, load the demo data once, show the keys, serve.
+# Always the embedded default, whatever DATABASE_URL the shell exports (empty means unset):
+# instance/demo.txt holds the keys of instance/jamkesda.db and of no other database.
+run: export DATABASE_URL :=
 run: install
 	$(BIN)/jamkesda db upgrade
 	@if [ -f instance/demo.txt ] && [ -f instance/jamkesda.db ]; then \

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import click
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from service import clock, config
@@ -109,8 +110,12 @@ def _loaded(result: DemoResult) -> list[str]:
     ]
 
 
-def _keys(result: DemoResult, where: Path) -> list[str]:
-    lines = [f"API keys, one per role (kept in {where}, readable by you only):"]
+def _keys(result: DemoResult, where: Path | None) -> list[str]:
+    if where is None:
+        kept = "printed only, kept nowhere: copy them now"
+    else:
+        kept = f"kept in {where}, readable by you only"
+    lines = [f"API keys, one per role ({kept}):"]
     for client in result.clients:
         bound = f", facility {client.facility_code}" if client.facility_code else ""
         lines.append(f"{client.role:<12} {client.key}   {client.name}{bound}")
@@ -197,8 +202,8 @@ def _pages() -> list[str]:
     ]
 
 
-def render(result: DemoResult, where: Path, verifier: str) -> str:
-    """The text the demo prints and keeps in ``where``: data, keys, examples, curl, ledger."""
+def render(result: DemoResult, where: Path | None, verifier: str) -> str:
+    """The text the demo prints (and keeps in ``where``): data, keys, examples, curl, ledger."""
     parts = (
         _loaded(result),
         _keys(result, where),
@@ -209,6 +214,25 @@ def render(result: DemoResult, where: Path, verifier: str) -> str:
         _pages(),
     )
     return "\n\n".join("\n".join(lines) for lines in parts) + "\n"
+
+
+def key_file(env: Mapping[str, str] = os.environ) -> Path | None:
+    """Where the demo keeps its text: beside the SQLite file it loads, or nowhere.
+
+    The keys are valid only in the database the demo loaded, so their file sits beside it:
+    ``demo.txt`` in ``instance/`` for the embedded default (the file ``make run`` shows
+    again), ``<name>.demo.txt`` beside any other SQLite file. A database served elsewhere
+    (PostgreSQL) or in memory gets no file: its keys are printed only, and ``make run``'s
+    file is never overwritten with keys that its database does not hold.
+    """
+    url = make_url(config.database_url(env))
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    database = Path(url.database).resolve()
+    default = config.instance_dir(env).resolve() / config.DEFAULT_DATABASE_FILE
+    if database == default:
+        return default.parent / "demo.txt"
+    return database.with_name(f"{database.stem}.demo.txt")
 
 
 def write_private(path: Path, text: str) -> None:
@@ -238,7 +262,7 @@ def _progress(message: str) -> None:
 )
 def demo_command(residents: int, seed: int) -> None:
     """Load a synthetic Kukar data set (once) and create one API key per role."""
-    where = config.instance_dir() / "demo.txt"
+    where = key_file()
     try:
         verifier = verifier_key(config.ledger_signer())
         hash_key = config.nik_hash_key()
@@ -247,9 +271,10 @@ def demo_command(residents: int, seed: int) -> None:
     try:
         with unit_of_work() as session:
             if snapshots_in_force(session).population is not None:
+                kept = f"kept in {where}" if where else "printed when it ran"
                 fail(
                     "the database already holds population data; the demo loads its data "
-                    f"only once. Its keys were kept in {where}; create more with "
+                    f"only once. Its keys were {kept}; create more with "
                     "`jamkesda clients create`.",
                     EXIT_USAGE,
                 )
@@ -260,5 +285,6 @@ def demo_command(residents: int, seed: int) -> None:
             click.echo(line, err=True)
         fail("a synthetic file was rejected; nothing was loaded", EXIT_BAD_DATA)
     text = render(result, where, verifier)
-    write_private(where, text)
+    if where is not None:
+        write_private(where, text)
     click.echo(text, nl=False)

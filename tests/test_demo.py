@@ -11,12 +11,15 @@ import pytest
 from click.testing import CliRunner, Result
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, func, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from models import Client, Facility, JamkesdaRow, JknRow, PopulationRow, Snapshot
+from service import config, migrate
 from service.clients import resolve_key
+from service.db import make_engine
 from service.decision import decide
-from service.demo import DemoResult, demo_command, run_demo, write_private
+from service.demo import DemoResult, demo_command, key_file, run_demo, write_private
 from service.facts import load_facts, snapshots_in_force
 from service.policy import load_policy
 from service.synthetic import Kind
@@ -110,13 +113,74 @@ def test_demo_command_prints_keys_examples_and_curl_lines(
     assert "http://127.0.0.1:8000/v1/checks" in curls[0]
 
 
-def test_demo_command_keeps_its_text_in_a_file_only_the_owner_can_read(
-    env: dict[str, str], engine: Engine
+def test_demo_on_the_sqlite_default_keeps_its_text_in_instance_demo_txt(
+    env: dict[str, str], tmp_path: Path
 ) -> None:
+    """``make run``'s case: no DATABASE_URL, and a second ``make run`` shows this file."""
+    default = {**env, "DATABASE_URL": ""}
+    database = make_engine(config.database_url(default))
+    try:
+        migrate.upgrade(database)
+        result = run_command(default, "--residents", str(RESIDENTS))
+        assert result.exit_code == 0, result.stderr
+        kept = tmp_path / "instance" / "demo.txt"
+        assert key_file(default) == kept
+        assert kept.read_text(encoding="utf-8") == result.stdout
+        assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+        assert f"(kept in {kept}, readable by you only)" in result.stdout
+        with Session(database) as default_session:
+            for role, key in KEY_LINE.findall(result.stdout):
+                client = resolve_key(default_session, key)
+                assert client is not None
+                assert client.role == role
+    finally:
+        database.dispose()
+
+
+def test_demo_on_another_database_leaves_make_runs_keys_alone(
+    env: dict[str, str], engine: Engine, database_url: str
+) -> None:
+    make_runs = Path(env["JAMKESDA_INSTANCE"]) / "demo.txt"
+    make_runs.parent.mkdir(parents=True, exist_ok=True)
+    make_runs.write_text("make run's keys\n", encoding="utf-8")
+
     result = run_command(env, "--residents", str(RESIDENTS))
-    kept = Path(env["JAMKESDA_INSTANCE"]) / "demo.txt"
-    assert kept.read_text(encoding="utf-8") == result.stdout
-    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+
+    assert result.exit_code == 0, result.stderr
+    assert make_runs.read_text(encoding="utf-8") == "make run's keys\n"
+    assert len(KEY_LINE.findall(result.stdout)) == 4
+    kept = key_file(env)
+    if make_url(database_url).get_backend_name() == "sqlite":
+        # Beside the SQLite file whose clients the keys are: test.db -> test.demo.txt.
+        database = Path(make_url(database_url).database or "")
+        assert kept == database.resolve().with_name(f"{database.stem}.demo.txt")
+        assert kept.read_text(encoding="utf-8") == result.stdout
+        assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    else:
+        assert kept is None
+        assert "(printed only, kept nowhere: copy them now)" in result.stdout
+        assert sorted(p.name for p in make_runs.parent.iterdir()) == ["demo.txt"]
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("", "instance/demo.txt"),
+        ("sqlite:///{instance}/jamkesda.db", "instance/demo.txt"),
+        ("sqlite:///{tmp}/elsewhere/trial.db", "elsewhere/trial.demo.txt"),
+        ("sqlite://", None),
+        ("sqlite:///:memory:", None),
+        ("postgresql://postgres@127.0.0.1:5432/jamkesda", None),
+    ],
+)
+def test_demo_key_file_is_beside_the_database_it_describes(
+    tmp_path: Path, url: str, expected: str | None
+) -> None:
+    env = {
+        "JAMKESDA_INSTANCE": str(tmp_path / "instance"),
+        "DATABASE_URL": url.format(instance=tmp_path / "instance", tmp=tmp_path),
+    }
+    assert key_file(env) == (tmp_path.resolve() / expected if expected else None)
 
 
 def test_second_demo_is_refused_with_exit_2_and_changes_nothing(
@@ -124,15 +188,18 @@ def test_second_demo_is_refused_with_exit_2_and_changes_nothing(
 ) -> None:
     first = run_command(env, "--residents", str(RESIDENTS))
     assert first.exit_code == 0, first.stderr
-    kept = (Path(env["JAMKESDA_INSTANCE"]) / "demo.txt").read_text(encoding="utf-8")
+    kept = key_file(env)
+    before = kept.read_text(encoding="utf-8") if kept else None
 
     second = run_command(env, "--residents", str(RESIDENTS), "--seed", "99")
 
     assert second.exit_code == 2
     assert "already holds population data" in second.stderr
+    assert (f"were kept in {kept};" if kept else "were printed when it ran;") in second.stderr
     assert count(session, Snapshot) == 4
     assert count(session, Client) == 4
-    assert (Path(env["JAMKESDA_INSTANCE"]) / "demo.txt").read_text(encoding="utf-8") == kept
+    assert (kept.read_text(encoding="utf-8") if kept else None) == before
+    assert not (Path(env["JAMKESDA_INSTANCE"]) / "demo.txt").exists()
 
 
 def test_demo_with_too_few_residents_is_bad_usage(env: dict[str, str], engine: Engine) -> None:

@@ -101,7 +101,8 @@ def test_readyz_answers_503_not_migrated_on_a_never_migrated_database(
     assert response.mimetype == "application/problem+json"
     problem = response.get_json()
     assert problem["code"] == "NOT_MIGRATED"
-    assert "jamkesda db upgrade" in problem["detail"]
+    assert problem["detail"].startswith("Basis data belum dimigrasi, seharusnya pada migrasi ")
+    assert problem["detail"].endswith(": jalankan `jamkesda db upgrade`.")
 
 
 def test_openapi_yaml_serves_the_committed_file(http: FlaskClient) -> None:

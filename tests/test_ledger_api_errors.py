@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from typing import Any
 
@@ -170,9 +171,111 @@ def test_an_entry_whose_record_was_deleted_or_altered_is_a_409_naming_it(
     assert [entries(0)[0], len(entries(0)[1]["entries"])] == [200, 3]
     status, body = entries(3)
     assert (status, body["code"], body["leaf_index"]) == (409, "ENTRY_UNAVAILABLE", 3)
-    assert body["detail"] == "Entri 3 tidak dapat disajikan: its check record was deleted."
+    assert body["detail"] == "Entri 3 tidak dapat disajikan: catatan pemeriksaannya telah dihapus."
     assert [entries(4)[0], len(entries(4)[1]["entries"])] == [200, 2]
     status, body = entries(6)
     assert (status, body["code"], body["leaf_index"]) == (409, "ENTRY_UNAVAILABLE", 6)
-    assert "its check record can no longer be encoded (reasons:" in body["detail"]
+    assert body["detail"] == (
+        "Entri 6 tidak dapat disajikan: catatan pemeriksaannya tidak lagi dapat dikodekan "
+        "(kolom reasons)."
+    )
     assert [entries(7)[0], len(entries(7)[1]["entries"])] == [200, 1]
+
+
+# Every English word of the ledger's details before they were translated (and a few more
+# that a half-translated sentence would show); a detail holds none of them. Parameter names
+# (tree_size, first, second, start, end) may appear: they are the API's, not English prose.
+ENGLISH = re.compile(
+    r"\b(must|be|between|up to|from|the|latest|size|tree|range|leaf|its|record|was|"
+    r"deleted|can|longer|encoded|log|has|no|entry|with|this|index|not|sequenced|yet|is|"
+    r"of|and|or|outside|missing|unknown|invalid)\b",
+    re.IGNORECASE,
+)
+
+
+def texts_of(body: dict[str, Any]) -> list[str]:
+    """The detail of a problem and every message of its ``errors``."""
+    messages = [text for texts in (body.get("errors") or {}).values() for text in texts]
+    return [body["detail"], *messages]
+
+
+def assert_indonesian(body: dict[str, Any]) -> None:
+    """Each text of a problem is one Indonesian sentence, with no English word in it."""
+    for text in texts_of(body):
+        assert not ENGLISH.findall(text), (ENGLISH.findall(text), text)
+    assert body["detail"].endswith("."), body["detail"]
+
+
+def test_every_ledger_refusal_reads_as_one_indonesian_sentence(
+    http: FlaskClient, keys: dict[str, str], session: Session, sequenced: list[str]
+) -> None:
+    [waiting] = add_records(session, client_of(session, keys["desk"]), 1, first=9)
+    typo = sequenced[0][:-1] + ("A" if sequenced[0][-1] != "A" else "B")
+    asked: list[tuple[str, dict[str, Any]]] = [
+        ("/v1/ledger/proof/inclusion", {"check_id": sequenced[0], "tree_size": 0}),
+        ("/v1/ledger/proof/inclusion", {"check_id": sequenced[0], "tree_size": 5}),
+        ("/v1/ledger/proof/inclusion", {"check_id": sequenced[0], "tree_size": -1}),
+        ("/v1/ledger/proof/inclusion", {"check_id": sequenced[0], "tree_size": "x"}),
+        ("/v1/ledger/proof/inclusion", {"check_id": sequenced[0]}),
+        ("/v1/ledger/proof/inclusion", {"check_id": sequenced[4], "tree_size": 4}),
+        ("/v1/ledger/proof/inclusion", {"check_id": check_id_of(session, waiting), "tree_size": 4}),
+        ("/v1/ledger/proof/inclusion", {"check_id": new_check_id(), "tree_size": 4}),
+        ("/v1/ledger/proof/inclusion", {"check_id": typo, "tree_size": 4}),
+        ("/v1/ledger/proof/inclusion", {"check_id": "X", "tree_size": 4}),
+        ("/v1/ledger/proof/consistency", {"first": 0, "second": 4}),
+        ("/v1/ledger/proof/consistency", {"first": 3, "second": 2}),
+        ("/v1/ledger/proof/consistency", {"first": 1, "second": 5}),
+        ("/v1/ledger/proof/consistency", {"first": "one", "second": 2}),
+        ("/v1/ledger/proof/consistency", {"first": 1, "second": -2}),
+        ("/v1/ledger/proof/consistency", {"first": 1, "second": 2, "third": 3}),
+        ("/v1/ledger/entries", {"start": 0, "end": 5}),
+        ("/v1/ledger/entries", {"start": 2, "end": 2}),
+        ("/v1/ledger/entries", {"start": 4, "end": 4}),
+        ("/v1/ledger/entries", {"start": 0, "end": 0}),
+        ("/v1/ledger/entries", {"start": 0}),
+        ("/v1/ledger/entries", {"start": 0, "end": 10**30}),
+        ("/v1/ledger/entries?start=0&start=1&end=1", {}),
+    ]
+    codes = set()
+    for path, query in asked:
+        if "?" in path:
+            body = http.get(path, headers=bearer(keys["auditor"])).get_json()
+        else:
+            body = problem(http, keys, path, **query)
+        assert body["status"] in (404, 422), body
+        codes.add(body["code"])
+        assert_indonesian(body)
+    assert codes == {
+        "OUTSIDE_CHECKPOINT",
+        "INVALID_FILTER",
+        "NOT_IN_TREE",
+        "CHECK_NOT_FOUND",
+        "INVALID_CHECK_ID",
+    }
+
+
+def test_an_empty_log_says_so_in_indonesian(http: FlaskClient, keys: dict[str, str]) -> None:
+    empty: list[tuple[str, dict[str, Any]]] = [
+        ("/v1/ledger/entries", {"start": 0, "end": 1}),
+        ("/v1/ledger/proof/consistency", {"first": 1, "second": 1}),
+        ("/v1/ledger/proof/inclusion", {"check_id": new_check_id(), "tree_size": 1}),
+    ]
+    for path, query in empty:
+        body = problem(http, keys, path, **query)
+        assert body["code"] == "OUTSIDE_CHECKPOINT"
+        assert body["detail"].startswith("Checkpoint terakhir masih kosong (0 entri)")
+        assert_indonesian(body)
+
+
+def test_an_unservable_entry_is_refused_in_indonesian(
+    http: FlaskClient, keys: dict[str, str], engine: Engine, session: Session
+) -> None:
+    ids = add_records(session, client_of(session, keys["desk"]), 3)
+    sequence_all(engine)
+    with without_foreign_keys(engine) as connection:
+        connection.execute(delete(CheckRecord).where(CheckRecord.id == ids[0]))
+        connection.execute(update(CheckRecord).where(CheckRecord.id == ids[1]).values(reasons="x"))
+    for start in (0, 1):
+        body = problem(http, keys, "/v1/ledger/entries", start=start, end=3)
+        assert body["code"] == "ENTRY_UNAVAILABLE"
+        assert_indonesian(body)

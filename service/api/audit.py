@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, current_app, stream_with_context
-from flask_smorest import Blueprint
 
 from service import db
 from service.api.audit_schemas import (
@@ -20,12 +19,14 @@ from service.api.audit_schemas import (
     CheckFilterSchema,
     ListingQuerySchema,
     PagingSchema,
+    QuerySchema,
     ReplaySchema,
     SnapshotListSchema,
     StatsQuerySchema,
     StatsSchema,
 )
 from service.api.docs import BEARER, problems
+from service.api.query import QueryBlueprint
 from service.api.requests import app_settings, check_not_found, check_reference, json_answer
 from service.audit.access import list_access
 from service.audit.clients import list_api_clients
@@ -54,8 +55,9 @@ from service.errors import Problem
 from service.messages import earlier_key_text
 from service.registry_key import RehashNeeded
 
-blp = Blueprint("audit", __name__, url_prefix="/v1/audit", description="Audit (auditors only)")
-S422 = "Invalid filter (INVALID_FILTER): errors names each parameter"
+blp = QueryBlueprint("audit", __name__, url_prefix="/v1/audit", description="Audit (auditors only)")
+S422 = "Invalid, unknown or repeated filter (INVALID_FILTER): errors names each parameter"
+S422_NONE = "Any query parameter: this list takes none (INVALID_FILTER)"
 
 
 def _filter(query: dict[str, Any]) -> CheckFilter:
@@ -231,9 +233,10 @@ def stats(query: dict[str, Any]) -> Any:
     security=BEARER,
 )
 @blp.response(200, SnapshotListSchema)
-@problems(blp, 401, 403, 503)
+@problems(blp, 401, 403, 422, 503, s422=S422_NONE)
 @requires(Role.AUDITOR)
-def snapshots() -> Any:
+@blp.arguments(QuerySchema, location="query", unknown="raise")
+def snapshots(_query: dict[str, Any]) -> Any:
     """Each import with its counts, file hash, and whether it came into force."""
     zone = app_settings().policy.zone
     return {"items": [snapshot_document(s, zone) for s in list_snapshots(db.session())]}
@@ -266,9 +269,10 @@ def access(query: dict[str, Any]) -> Any:
     security=BEARER,
 )
 @blp.response(200, ApiClientListSchema)
-@problems(blp, 401, 403, 503)
+@problems(blp, 401, 403, 422, 503, s422=S422_NONE)
 @requires(Role.AUDITOR)
-def clients() -> Any:
+@blp.arguments(QuerySchema, location="query", unknown="raise")
+def clients(_query: dict[str, Any]) -> Any:
     """Who holds a key: id, name, role, facility, when created and when revoked."""
     zone = app_settings().policy.zone
     return {

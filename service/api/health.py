@@ -37,10 +37,12 @@ def readyz() -> Any:
         raise Problem(503, "DATABASE_UNAVAILABLE") from exc
     expected = current_app.extensions["jamkesda.head_revision"]
     if revision != expected:
+        where = f"pada migrasi {revision}" if revision else "belum dimigrasi"
         raise Problem(
             503,
             "NOT_MIGRATED",
-            f"Database at migration {revision}, expected {expected}: run `jamkesda db upgrade`.",
+            f"Basis data {where}, seharusnya pada migrasi {expected}: jalankan "
+            "`jamkesda db upgrade`.",
         )
     return {"status": "ready", "migration": revision}
 

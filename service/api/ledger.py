@@ -10,7 +10,6 @@ import base64
 from typing import Any
 
 from flask import Response
-from flask_smorest import Blueprint
 
 from service import db
 from service.api.docs import BEARER, problems
@@ -22,6 +21,7 @@ from service.api.ledger_schemas import (
     InclusionProofSchema,
     InclusionQuerySchema,
 )
+from service.api.query import QueryBlueprint
 from service.api.requests import app_settings, check_not_found, check_reference
 from service.auth import requires
 from service.clients import Role
@@ -30,10 +30,12 @@ from service.ledger import proofs
 from service.ledger.note import Signer, verifier_key
 from service.ledger.store import EntryUnavailable
 
-blp = Blueprint("ledger", __name__, url_prefix="/v1/ledger", description="Ledger (auditors only)")
+blp = QueryBlueprint(
+    "ledger", __name__, url_prefix="/v1/ledger", description="Ledger (auditors only)"
+)
 S422 = (
-    "A missing, unknown or malformed parameter (INVALID_FILTER); a size or range outside the "
-    "latest checkpoint (OUTSIDE_CHECKPOINT, with checkpoint_size)"
+    "A missing, unknown, repeated or malformed parameter (INVALID_FILTER); a size or range "
+    "outside the latest checkpoint (OUTSIDE_CHECKPOINT, with checkpoint_size)"
 )
 
 
@@ -57,12 +59,7 @@ def _b64(value: bytes) -> str:
 
 
 def _outside(error: proofs.OutsideCheckpoint) -> Problem:
-    return Problem(
-        422,
-        "OUTSIDE_CHECKPOINT",
-        f"Di luar checkpoint terakhir: {error}.",
-        checkpoint_size=error.checkpoint_size,
-    )
+    return Problem(422, "OUTSIDE_CHECKPOINT", str(error), checkpoint_size=error.checkpoint_size)
 
 
 @blp.route("/checkpoint", methods=["GET"])

@@ -104,8 +104,9 @@ SUBMIT_DOC: dict[str, Any] = {
             "content": _content("FhirCoverageEligibilityResponse"),
         },
         400: _outcome(
-            "Not JSON, not an acceptable R4 CoverageEligibilityRequest, or a "
-            "malformed Idempotency-Key; nothing recorded"
+            "Not JSON or an object giving a member twice (MALFORMED_JSON), not an "
+            "acceptable R4 CoverageEligibilityRequest, or a malformed Idempotency-Key; "
+            "nothing recorded"
         ),
         409: _outcome("A request with the same Idempotency-Key is still being processed"),
         413: _outcome("Body over 64 KiB"),

@@ -67,7 +67,12 @@ BATCH_LEAF_VERSION = 2
 
 
 class UnencodableRecord(ValueError):
-    """A record value that the leaf encoding has no one spelling for."""
+    """A record value that the leaf encoding has no one spelling for (``field``: whose)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        """What is wrong, and the leaf field it is in once known."""
+        super().__init__(message)
+        self.field = field
 
 
 def _integer(value: Any) -> int:
@@ -190,7 +195,7 @@ def encode_leaf(record: CheckRecord | CheckEntry | Mapping[Any, Any]) -> bytes:
         try:
             members[member] = convert(value)
         except UnencodableRecord as error:
-            raise UnencodableRecord(f"{field}: {error}") from error
+            raise UnencodableRecord(f"{field}: {error}", field) from error
     text = json.dumps(
         members, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
     )
@@ -202,4 +207,4 @@ def _read(read: Callable[[str], Any], field: str) -> Any:
     try:
         return read(field)
     except (KeyError, AttributeError) as error:
-        raise UnencodableRecord(f"the record has no field {field}") from error
+        raise UnencodableRecord(f"the record has no field {field}", field) from error

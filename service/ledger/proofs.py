@@ -21,10 +21,13 @@ from service.ledger.sequencer import signed_checkpoint
 
 
 class OutsideCheckpoint(ValueError):
-    """A size or range that the latest checkpoint does not cover (or that is empty)."""
+    """A size or range that the latest checkpoint does not cover (or that is empty).
+
+    Its message is the answer's ``detail``: one Indonesian sentence for the auditor.
+    """
 
     def __init__(self, message: str, checkpoint_size: int) -> None:
-        """Say what is wrong and the size of the latest checkpoint."""
+        """Say what is wrong (in Indonesian) and the size of the latest checkpoint."""
         super().__init__(message)
         self.checkpoint_size = checkpoint_size
 
@@ -77,7 +80,9 @@ def consistency(session: Session, first: int, second: int) -> list[bytes]:
     """The proof that the tree of ``first`` leaves is a prefix of the tree of ``second``."""
     size = _within(session, second, 1, "second")
     if not 1 <= first <= second:
-        raise OutsideCheckpoint("first must be from 1 up to second", size)
+        raise OutsideCheckpoint(
+            f"Parameter first harus antara 1 dan nilai second ({second}).", size
+        )
     if first == second:
         return []
     return consistency_proof(first, second, store.hash_reader(session))
@@ -87,15 +92,25 @@ def entries(session: Session, start: int, end: int) -> list[bytes]:
     """The leaf bytes from ``start`` up to ``end`` (exclusive), at most ``store.MAX_ENTRIES``."""
     size = _within(session, end, 1, "end")
     if not 0 <= start < end:
-        raise OutsideCheckpoint("start must be from 0 up to end - 1", size)
+        raise OutsideCheckpoint(
+            f"Parameter start harus antara 0 dan nilai end dikurangi 1 ({end - 1}).", size
+        )
     return store.entries(session, start, end)
 
 
 def _within(session: Session, value: int, smallest: int, name: str) -> int:
     """The latest checkpoint's size, after checking that ``value`` lies within it."""
     size = store.checkpoint_size(session)
+    if size < smallest:
+        raise OutsideCheckpoint(
+            f"Checkpoint terakhir masih kosong (0 entri): belum ada nilai {name} yang dapat "
+            "diminta.",
+            size,
+        )
     if not smallest <= value <= size:
         raise OutsideCheckpoint(
-            f"{name} must be from {smallest} up to the latest checkpoint's size, {size}", size
+            f"Di luar checkpoint terakhir: parameter {name} harus antara {smallest} dan "
+            f"{size}, jumlah entri pada checkpoint terakhir.",
+            size,
         )
     return size

@@ -78,16 +78,20 @@ def leaf_rows(start: int, end: int) -> Select[Any]:
 
 
 class EntryUnavailable(LookupError):
-    """A leaf the log cannot serve: its record was deleted, or changed past encoding."""
+    """A leaf the log cannot serve: its record was deleted, or changed past encoding.
+
+    ``reason`` goes into the answer's Indonesian ``detail``, so it is Indonesian too.
+    """
 
     def __init__(self, leaf_index: int, reason: str) -> None:
         """The leaf at fault and what is wrong with it."""
-        super().__init__(f"leaf {leaf_index}: {reason}")
+        super().__init__(f"entri {leaf_index}: {reason}")
         self.leaf_index = leaf_index
         self.reason = reason
 
 
-MISSING_ENTRY = "the log has no entry with this index"
+MISSING_ENTRY = "ledger tidak memiliki entri dengan indeks ini"
+DELETED_RECORD = "catatan pemeriksaannya telah dihapus"
 
 
 def entries(session: Session, start: int, end: int) -> list[bytes]:
@@ -117,11 +121,14 @@ def _leaf_bytes(row: RowMapping, index: int) -> bytes:
     if row["leaf_index"] != index:
         raise EntryUnavailable(index, MISSING_ENTRY)
     if row["id"] is None:
-        raise EntryUnavailable(index, "its check record was deleted")
+        raise EntryUnavailable(index, DELETED_RECORD)
     try:
         return encode_leaf(row)
     except UnencodableRecord as error:
-        reason = f"its check record can no longer be encoded ({error})"
+        # Only the field is named: the encoding's own message is English and repeats the
+        # stored value.
+        where = f" (kolom {error.field})" if error.field else ""
+        reason = f"catatan pemeriksaannya tidak lagi dapat dikodekan{where}"
         raise EntryUnavailable(index, reason) from error
 
 

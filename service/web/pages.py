@@ -30,6 +30,7 @@ from flask_wtf.csrf import generate_csrf, validate_csrf
 from wtforms import ValidationError
 
 from service import db
+from service.api.query import refuse_repeated_parameters
 from service.clients import FACILITY_ROLES, Caller, Role
 from service.errors import Problem, register_problem_renderer
 from service.web.sessions import IDLE_EXPIRY, open_session
@@ -109,7 +110,8 @@ def signed_in_page(area: Area) -> Callable[[View], View]:
     """Let the view run for an open session of one of ``area``'s roles.
 
     The session is looked up on every request, so a revoked key or a sign-out ends it at
-    once. ``g.client`` is the session's client (the access log names it).
+    once. ``g.client`` is the session's client (the access log names it). A query
+    parameter given twice is a 422 page, as it is a 422 in the API.
     """
 
     def decorate(view: View) -> View:
@@ -125,6 +127,7 @@ def signed_in_page(area: Area) -> Callable[[View], View]:
             g.web_session_id = found.session_id
             if found.client.role not in area.roles:
                 raise Problem(403, "WRONG_ROLE", area.wrong_role)
+            refuse_repeated_parameters()
             return view(*args, **kwargs)
 
         return cast(View, wrapper)
