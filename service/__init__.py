@@ -11,6 +11,7 @@ from service import db, migrate
 from service.audit.hook import record_audit_access
 from service.config import Settings
 from service.errors import MAX_BODY_BYTES, register_error_handlers
+from service.logs import register_logs
 from service.openapi import openapi_text
 from service.web import register_pages
 
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     register_error_handlers(app)
     app.before_request(_start_timer)
     app.after_request(record_audit_access)
+    register_logs(app, settings.request_log)
     return app
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Response
 
+from service.logs import name_in_log
 from service.records import CheckEntry
 
 
@@ -16,6 +18,8 @@ class Answer:
 
     ``kept`` is the text remembered for a replay when it must differ from the one sent
     (a FHIR answer echoes the caller's NIK, which is never stored); None: the same text.
+    ``check_id`` and ``batch_id`` name what it reports in the request's log line; they are
+    not remembered with it.
     """
 
     status: int
@@ -23,9 +27,13 @@ class Answer:
     media_type: str
     location: str | None = None
     kept: str | None = None
+    check_id: str | None = None
+    batch_id: str | None = None
 
     def response(self, replayed: bool = False) -> Response:
         """The HTTP answer; a replay says so in ``Idempotent-Replayed``."""
+        # Named only now that the answer leaves: what it reports is committed.
+        name_in_log(self.check_id, self.batch_id)
         headers = {"Location": self.location} if self.location else {}
         if replayed:
             headers["Idempotent-Replayed"] = "true"
@@ -43,3 +51,7 @@ class Decided:
 
     entry: CheckEntry
     render: Callable[[CheckEntry], Answer]
+
+    def answer(self, record: CheckEntry) -> Answer:
+        """The answer of ``record`` (the entry as written), naming its check."""
+        return dataclasses.replace(self.render(record), check_id=record.check_id)

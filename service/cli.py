@@ -101,6 +101,7 @@ def clients_revoke(client_id: int) -> None:
 @click.option("--workers", type=click.IntRange(min=1), help="Worker processes (default 2 × cores).")
 def serve_command(bind: str | None, workers: int | None) -> None:
     """Run the production server (gunicorn)."""
+    from service.logs import install_safe_logging
     from service.server import serve
 
     try:
@@ -108,6 +109,8 @@ def serve_command(bind: str | None, workers: int | None) -> None:
         config.Settings.from_env()
     except (ConfigError, PolicyError) as exc:
         fail(str(exc), EXIT_USAGE)
+    # The server process's own records (a ledger sequencer restarted) are written safely too.
+    install_safe_logging()
     serve(bind, workers)
 
 

@@ -17,6 +17,8 @@ MIN_KEY_LENGTH = 32
 # `jamkesda ledger keygen` or the SQLite default generates gets this one.
 DEFAULT_LEDGER_ORIGIN = "kukarkab.go.id/jamkesda/ledger"
 DEFAULT_CHECKPOINT_INTERVAL = 10.0
+# The embedded SQLite database, in the instance folder, when DATABASE_URL is not set.
+DEFAULT_DATABASE_FILE = "jamkesda.db"
 
 
 class ConfigError(RuntimeError):
@@ -35,7 +37,7 @@ def database_url(env: Mapping[str, str] = os.environ) -> str:
         return url
     folder = instance_dir(env)
     folder.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{folder / 'jamkesda.db'}"
+    return f"sqlite:///{folder / DEFAULT_DATABASE_FILE}"
 
 
 def nik_hash_key(env: Mapping[str, str] = os.environ) -> bytes:
@@ -121,6 +123,14 @@ def ledger_checkpoint_interval(env: Mapping[str, str] = os.environ) -> float:
     return seconds
 
 
+def request_log(env: Mapping[str, str] = os.environ) -> bool:
+    """``REQUEST_LOG``: ``on`` (the default) writes a JSON line per request; ``off`` none."""
+    text = env.get("REQUEST_LOG", "").strip().lower() or "on"
+    if text not in ("on", "off"):
+        raise ConfigError("REQUEST_LOG must be on or off.")
+    return text == "on"
+
+
 def _instance_secret(env: Mapping[str, str], name: str, generate: Callable[[], str]) -> str:
     """The secret kept in ``instance/<name>``, generated on first use."""
     file = instance_dir(env) / name
@@ -145,6 +155,8 @@ class Settings:
     # Empty only where no page is served to a browser (the OpenAPI writer, some tests):
     # the app then signs with a random key of its own process.
     console_secret_key: str = ""
+    # One JSON line per request on standard error (SPEC §11); off only to measure its cost.
+    request_log: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -156,4 +168,5 @@ class Settings:
             ledger_signer=ledger_signer(env),
             ledger_checkpoint_interval=ledger_checkpoint_interval(env),
             console_secret_key=console_secret_key(env),
+            request_log=request_log(env),
         )

@@ -17,10 +17,12 @@ timeout = int(os.environ.get("JAMKESDA_WORKER_TIMEOUT", "30"))
 graceful_timeout = 20
 # The body limit is 64 KiB; headers stay small too.
 limit_request_line = 8190
-accesslog = "-"
-# The path only, never the query string: an audit search carries a plain NIK there.
-access_log_format = '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+# No access log of gunicorn's: the app writes one JSON line per request itself (SPEC §11,
+# ``service/logs``), with its route's pattern, never its path or query. The error log
+# stays, written so that no request data reaches it (``SafeGunicornLogger``).
+accesslog = None
 errorlog = "-"
+logger_class = "service.logs.safe.SafeGunicornLogger"
 
 # Each worker keeps resolved API keys this many seconds, so that most checks skip the key
 # look-up; a revoked key therefore keeps working for at most this long (0: no cache).

@@ -40,7 +40,8 @@ BATCH_MAX_BODY_BYTES = 1024 * 1024
 # The error answers of the doors that decide, and the texts they share.
 DOOR_PROBLEMS = (400, 401, 403, 409, 413, 415, 422, 503)
 DOOR_TEXTS = {
-    "s400": "Malformed JSON, or a malformed Idempotency-Key (INVALID_IDEMPOTENCY_KEY)",
+    "s400": "Malformed JSON, or an object giving a member twice (MALFORMED_JSON); a "
+    "malformed Idempotency-Key (INVALID_IDEMPOTENCY_KEY); nothing recorded",
     "s409": IN_USE,
 }
 
@@ -177,7 +178,8 @@ def _batch_answer(
         else:
             check = check_document(record, batch.snapshots, zone)
             results.append({"index": index, "status": 201, "check": check})
-    return Answer(200, json_text({"batch_id": batch.batch_id, "results": results}), JSON)
+    document = {"batch_id": batch.batch_id, "results": results}
+    return Answer(200, json_text(document), JSON, batch_id=batch.batch_id)
 
 
 @blp.route("/checks/<string:check_id>", methods=["GET"])

@@ -84,7 +84,7 @@ def answer_check(operation: str, decide: Decide, restore: Restore = _unchanged) 
 
 def _recorder(decided: Decided) -> Produce:
     """The unit of work of one decided check: its record, then its answer."""
-    return lambda connection: decided.render(append_record(connection, decided.entry))
+    return lambda connection: decided.answer(append_record(connection, decided.entry))
 
 
 def answer_unit(operation: str, produce: Produce) -> Response:
@@ -168,7 +168,10 @@ def _replay(kept: Remembered, use: KeyUse, restore: Restore) -> Response:
             "Idempotency-Key ini sudah dipakai untuk permintaan lain. "
             "Gunakan kunci baru untuk setiap pemeriksaan.",
         )
-    answer = Answer(kept.status, restore(kept.body), kept.media_type, kept.location)
+    # The answers that report a check point at it (``/v1/checks/{check_id}``, FHIR's read).
+    check_id = kept.location.rsplit("/", 1)[-1] if kept.location else None
+    body = restore(kept.body)
+    answer = Answer(kept.status, body, kept.media_type, kept.location, check_id=check_id)
     return answer.response(replayed=True)
 
 

@@ -151,7 +151,7 @@ def record_remembering(connection: Connection, use: KeyUse, decided: Decided) ->
     """
     for _draw in range(MAX_DRAWS):
         entry = dataclasses.replace(decided.entry, check_id=new_check_id())
-        answer = decided.render(entry)
+        answer = decided.answer(entry)
         record = {f"record_{name}": value for name, value in column_values(entry).items()}
         try:
             row = _REMEMBER_WITH_RECORD.first(connection, {**_kept_values(use, answer), **record})

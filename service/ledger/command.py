@@ -23,6 +23,7 @@ from service.ledger.note import (
 )
 from service.ledger.runner import DEFAULT_EVERY_SECONDS, drain, follow
 from service.ledger.verify import Finding, verify_ledger
+from service.logs import install_safe_logging
 
 
 @click.group("ledger")
@@ -95,6 +96,8 @@ def _follow(
     engine: Engine, signer: Signer, interval: float, every: float, server_pid: int | None
 ) -> None:
     """Drain every ``every`` seconds until SIGTERM (or SIGINT, unless a server owns us)."""
+    # A failed round is logged with its traceback, beside the server's lines: safely.
+    install_safe_logging()
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     if server_pid is None:

@@ -20,6 +20,7 @@ from service.api.checks import check_context
 from service.api.schemas import CheckRequestSchema, InvalidCheckRequest, parse_check_request
 from service.checks import check_eligibility, record_invalid_request
 from service.errors import Problem, field_messages
+from service.logs import name_in_log
 
 # The form's fields are the API's request members, so the two cannot drift apart.
 FIELDS = tuple(CheckRequestSchema().fields)
@@ -64,8 +65,11 @@ def desk_check(body: dict[str, str]) -> str | Refused:
             request = parse_check_request(body, clock.today(context.policy.zone))
         except InvalidCheckRequest as invalid:
             record = record_invalid_request(connection, context, body, invalid.errors)
+            name_in_log(record.check_id)
             return Refused(record.check_id, _messages(invalid.errors))
-        return check_eligibility(connection, context, request).record.check_id
+        check_id = check_eligibility(connection, context, request).record.check_id
+        name_in_log(check_id)
+        return check_id
     except SQLAlchemyError as error:
         # Nothing was decided: the record and the decision go together (SPEC §2).
         logger.error("database unavailable: %s", type(error).__name__)
