@@ -103,21 +103,36 @@ class SequencerProcess:
         self._watcher = threading.Thread(target=self._run, name="ledger-sequencer", daemon=True)
 
     def start(self) -> None:
-        """Start the child, and a thread that starts it again whenever it exits."""
+        """Start the child now, and a thread that starts it again whenever it exits.
+
+        The first child is started here, in the caller's thread, before gunicorn forks
+        its workers (``when_ready``). Started from the thread instead, a worker forked
+        while ``Popen`` waited for the child's exec inherited the end of Popen's
+        internal pipe, so ``Popen`` never returned while that worker lived (seen in CI:
+        the sequencer killed by a test was then never restarted).
+        """
+        self._spawn()
         self._watcher.start()
 
+    def _spawn(self) -> bool:
+        """Start a child unless stopping; whether one was started."""
+        # Under the lock, so that stop() either sees this child or none is started.
+        with self._lock:
+            if self._stopping.is_set():
+                return False
+            self._process = subprocess.Popen(self._command)  # noqa: S603 - our own command
+            return True
+
     def _run(self) -> None:
-        while True:
-            # Under the lock, so that stop() either sees this child or none is started.
-            with self._lock:
-                if self._stopping.is_set():
-                    return
-                self._process = subprocess.Popen(self._command)  # noqa: S603 - our own command
+        while self._process is not None:
             status = self._exit_status(self._process)
             if self._stopping.is_set():
                 return
             logger.error("the ledger sequencer exited (status %s); starting it again", status)
-            self._stopping.wait(RESTART_SECONDS)
+            # A restart from this thread can still meet a worker being forked at that very
+            # moment (gunicorn replacing a dead worker); both dying at once is rare.
+            if self._stopping.wait(RESTART_SECONDS) or not self._spawn():
+                return
 
     def _exit_status(self, process: subprocess.Popen[bytes]) -> int | None:
         """Wait for the child to exit (or for ``stop``) by polling, never in a blocking wait.
