@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -15,6 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 from service.prepared import run_plain
+
+logger = logging.getLogger(__name__)
 
 # A pooled connection unused for this long is tested before it is handed out, so that a
 # database restart during a quiet spell costs no request. Under load connections are never
@@ -144,4 +147,10 @@ def _close_sessions(_exc: BaseException | None) -> None:
     for name in ("db_session", "db_autocommit_connection"):
         opened = g.pop(name, None)
         if opened is not None:
-            opened.close()
+            # Closing rolls back; on a connection a fault broke after the answer was made
+            # (its record committed) that fails, and the failure must not replace the
+            # answer with a 500. SQLAlchemy has invalidated the broken connection itself.
+            try:
+                opened.close()
+            except SQLAlchemyError as error:
+                logger.warning("closing a broken database connection: %s", type(error).__name__)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import suppress
 from typing import Any
 
 from flask import Flask, Response, current_app, json, request
@@ -167,7 +168,10 @@ def _detail(status: int) -> str | None:
 def _from_database_error(error: SQLAlchemyError) -> Response:
     # A database fault must never turn into a denial: nothing was decided.
     logger.error("database unavailable: %s", type(error).__name__)
-    db.session().rollback()
+    # The fault may have broken the session's connection too (killed connections, a
+    # restart): its rollback then fails as well, and must not turn the 503 into a 500.
+    with suppress(SQLAlchemyError):
+        db.session().rollback()
     return problem_response(Problem(503, "DATABASE_UNAVAILABLE"))
 
 

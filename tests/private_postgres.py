@@ -72,9 +72,12 @@ class PrivatePostgres:
             "start",
         )
 
-    def stop(self) -> None:
-        """Stop the server at once, cutting every connection (``pg_ctl -m fast``)."""
-        self._run("pg_ctl", "-D", str(self.folder / "data"), "-m", "fast", "-w", "stop")
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server at once, cutting every connection (``pg_ctl -m fast``).
+
+        ``mode="immediate"`` stops it as a crash would: no checkpoint, recovery at start.
+        """
+        self._run("pg_ctl", "-D", str(self.folder / "data"), "-m", mode, "-w", "stop")
 
     def remove(self) -> None:
         """Stop the server if it runs, and delete its folder."""
