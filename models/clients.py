@@ -25,3 +25,5 @@ class Client(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # This client's own rate limit (``50/s``, ``600/m``); None: the server's RATE_LIMIT.
+    rate_limit: Mapped[str | None] = mapped_column(String(16), nullable=True)

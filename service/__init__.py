@@ -12,7 +12,9 @@ from service.audit.hook import record_audit_access
 from service.config import Settings
 from service.errors import MAX_BODY_BYTES, register_error_handlers
 from service.logs import register_logs
+from service.metrics import observe_request, register_metrics
 from service.openapi import openapi_text
+from service.ratelimit.limiter import install_limiter
 from service.web import register_pages
 
 
@@ -44,13 +46,15 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     register_error_handlers(app)
     app.before_request(_start_timer)
     app.after_request(record_audit_access)
-    register_logs(app, settings.request_log)
+    register_metrics(app, settings.metrics)
+    register_logs(app, settings.request_log, observe_request if settings.metrics else None)
+    install_limiter(app, settings.rate_limit, settings.rate_limit_storage_url)
     return app
 
 
 def register_blueprints(app: Flask) -> None:
     """Mount the API and keep its OpenAPI document for ``/openapi.yaml``."""
-    from service.api import audit, checks, health, ledger
+    from service.api import audit, checks, health, ledger, metrics
     from service.api.docs import ProblemApi
     from service.fhir import openapi as fhir_openapi
     from service.fhir import views as fhir
@@ -63,6 +67,7 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(fhir.blp)
     api.register_blueprint(audit.blp)
     api.register_blueprint(ledger.blp)
+    api.register_blueprint(metrics.blp)
     fhir.register(app)
     app.extensions["jamkesda.openapi_yaml"] = openapi_text(api)
 

@@ -6,9 +6,11 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import Response
+from flask import Response, request
 
-from service.logs import name_in_log
+from service.logs import name_in_log, route_pattern
+from service.logs.request_line import UNMATCHED
+from service.metrics import count_checks, count_replay
 from service.records import CheckEntry
 
 
@@ -18,8 +20,9 @@ class Answer:
 
     ``kept`` is the text remembered for a replay when it must differ from the one sent
     (a FHIR answer echoes the caller's NIK, which is never stored); None: the same text.
-    ``check_id`` and ``batch_id`` name what it reports in the request's log line; they are
-    not remembered with it.
+    ``check_id`` and ``batch_id`` name what it reports in the request's log line, and
+    ``recorded`` the (decision, channel) of each check it reports, for the metrics; they
+    are not remembered with it.
     """
 
     status: int
@@ -29,11 +32,17 @@ class Answer:
     kept: str | None = None
     check_id: str | None = None
     batch_id: str | None = None
+    recorded: tuple[tuple[str, str], ...] = ()
 
     def response(self, replayed: bool = False) -> Response:
         """The HTTP answer; a replay says so in ``Idempotent-Replayed``."""
-        # Named only now that the answer leaves: what it reports is committed.
+        # Named and counted only now that the answer leaves: what it reports is committed.
         name_in_log(self.check_id, self.batch_id)
+        if replayed:
+            rule = request.url_rule
+            count_replay(UNMATCHED if rule is None else route_pattern(rule))
+        else:
+            count_checks(self.recorded)
         headers = {"Location": self.location} if self.location else {}
         if replayed:
             headers["Idempotent-Replayed"] = "true"
@@ -53,5 +62,9 @@ class Decided:
     render: Callable[[CheckEntry], Answer]
 
     def answer(self, record: CheckEntry) -> Answer:
-        """The answer of ``record`` (the entry as written), naming its check."""
-        return dataclasses.replace(self.render(record), check_id=record.check_id)
+        """The answer of ``record`` (the entry as written), naming and counting its check."""
+        return dataclasses.replace(
+            self.render(record),
+            check_id=record.check_id,
+            recorded=((record.decision, record.channel),),
+        )

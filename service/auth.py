@@ -11,6 +11,7 @@ from flask import Flask, current_app, g, request
 from service import db
 from service.clients import Caller, KeyCache, Role, resolve_key
 from service.errors import Problem
+from service.ratelimit.limiter import limit_client
 
 View = TypeVar("View", bound=Callable[..., Any])
 KEY_CACHE = "jamkesda.key_cache"
@@ -44,7 +45,11 @@ def _caller(key: str) -> Caller | None:
 
 
 def requires(*roles: Role) -> Callable[[View], View]:
-    """Let only an active key of one of ``roles`` through: 401 unknown, 403 wrong role."""
+    """Let only an active key of one of ``roles`` through: 401 unknown, 403 wrong role.
+
+    Every request with an active key counts against its rate limit, whatever its role
+    may do (SPEC §11), so a 429 comes before a 403.
+    """
 
     def decorate(view: View) -> View:
         @wraps(view)
@@ -54,6 +59,7 @@ def requires(*roles: Role) -> Callable[[View], View]:
             if client is None:
                 raise Problem(401)
             g.client = client
+            limit_client(client)
             if client.role not in roles:
                 raise Problem(403)
             return view(*args, **kwargs)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from service import config, migrate
-from service.clients import ClientError, create_client, list_clients, revoke_client
+from service.clients import ClientError, create_client, list_clients, revoke_client, set_rate
 from service.commands import EXIT_USAGE, fail, unit_of_work
 from service.config import ConfigError
 from service.db import make_engine
@@ -14,6 +14,7 @@ from service.imports.command import import_command
 from service.imports.rehash import rehash_registry
 from service.ledger.command import ledger_command
 from service.policy import PolicyError
+from service.ratelimit.redis_store import check_rate_limit_storage
 
 
 @click.group()
@@ -61,13 +62,16 @@ def clients() -> None:
 @click.option("--name", required=True, help="Who holds the key, e.g. 'SIMPUS Puskesmas Loa Janan'.")
 @click.option("--role", required=True, help="desk, integration, auditor or admin.")
 @click.option("--facility", "facility_code", help="Facility code (desk and integration only).")
-def clients_create(name: str, role: str, facility_code: str | None) -> None:
+@click.option("--rate", help="Its own rate limit, N/s or N/m (default: the server's RATE_LIMIT).")
+def clients_create(name: str, role: str, facility_code: str | None, rate: str | None) -> None:
     """Create a client; its key is the last line printed and is never shown again."""
     try:
         with unit_of_work() as session:
-            client, key = create_client(session, name, role, facility_code)
+            client, key = create_client(session, name, role, facility_code, rate)
             facility = client.facility_code or "-"
             click.echo(f"client {client.id} created: {client.name} ({client.role}, {facility})")
+            if client.rate_limit:
+                click.echo(f"rate limit: {client.rate_limit}")
             click.echo("API key (shown once, store it now):")
     except ClientError as exc:
         fail(str(exc), EXIT_USAGE)
@@ -76,12 +80,13 @@ def clients_create(name: str, role: str, facility_code: str | None) -> None:
 
 @clients.command("list")
 def clients_list() -> None:
-    """One client a line: id, role, facility, status, name."""
+    """One client a line: id, role, facility, status, rate limit ("-": RATE_LIMIT's), name."""
     with unit_of_work() as session:
         for client in list_clients(session):
             status = "revoked" if client.revoked_at else "active"
             facility = client.facility_code or "-"
-            click.echo(f"{client.id}\t{client.role}\t{facility}\t{status}\t{client.name}")
+            rate = client.rate_limit or "-"
+            click.echo(f"{client.id}\t{client.role}\t{facility}\t{status}\t{rate}\t{client.name}")
 
 
 @clients.command("revoke")
@@ -96,6 +101,22 @@ def clients_revoke(client_id: int) -> None:
         fail(str(exc), EXIT_USAGE)
 
 
+@clients.command("set-rate")
+@click.argument("client_id", type=int)
+@click.argument("rate")
+def clients_set_rate(client_id: int, rate: str) -> None:
+    """Set a client's rate limit (N/s or N/m), or `default` for the server's RATE_LIMIT."""
+    try:
+        with unit_of_work() as session:
+            client = set_rate(session, client_id, None if rate == "default" else rate)
+            shown = client.rate_limit or "RATE_LIMIT (default)"
+            click.echo(f"client {client.id} rate limit: {shown}: {client.name}")
+    except ClientError as exc:
+        fail(str(exc), EXIT_USAGE)
+    # Servers keep a resolved key (with its rate) for a few seconds: say when it applies.
+    click.echo("servers apply it within JAMKESDA_KEY_CACHE_SECONDS (default 10 s)")
+
+
 @main.command("serve")
 @click.option("--bind", help="HOST:PORT to listen on (default 127.0.0.1:8000).")
 @click.option("--workers", type=click.IntRange(min=1), help="Worker processes (default 2 × cores).")
@@ -106,7 +127,8 @@ def serve_command(bind: str | None, workers: int | None) -> None:
 
     try:
         # Check the settings here so that a bad one stops start-up with its message.
-        config.Settings.from_env()
+        settings = config.Settings.from_env()
+        check_rate_limit_storage(settings.rate_limit_storage_url)
     except (ConfigError, PolicyError) as exc:
         fail(str(exc), EXIT_USAGE)
     # The server process's own records (a ledger sequencer restarted) are written safely too.

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from models import Client, Facility
 from service import clock
+from service.ratelimit.rates import InvalidRate, Rate, parse_rate
 
 KEY_PREFIX = "jk_"
 
@@ -41,9 +42,12 @@ def key_hash(key: str) -> str:
 
 
 def create_client(
-    session: Session, name: str, role: str, facility_code: str | None
+    session: Session, name: str, role: str, facility_code: str | None, rate: str | None = None
 ) -> tuple[Client, str]:
-    """Add a client and return it with its new key, which is never stored or shown again."""
+    """Add a client and return it with its new key, which is never stored or shown again.
+
+    ``rate`` (``50/s``, ``600/m``) is the client's own rate limit; None keeps RATE_LIMIT's.
+    """
     try:
         role = Role(role)
     except ValueError as exc:
@@ -57,6 +61,7 @@ def create_client(
             raise ClientError(f"unknown facility {facility_code!r}: import the facility list first")
     elif facility_code:
         raise ClientError(f"an {role} client is not bound to a facility: drop --facility")
+    rate_limit = _rate_text(rate) if rate is not None else None
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     client = Client(
         name=name.strip(),
@@ -64,6 +69,7 @@ def create_client(
         facility_code=facility_code if role in FACILITY_ROLES else None,
         key_hash=key_hash(key),
         created_at=clock.now(),
+        rate_limit=rate_limit,
     )
     session.add(client)
     session.flush()
@@ -85,6 +91,23 @@ def revoke_client(session: Session, client_id: int) -> Client:
     return client
 
 
+def set_rate(session: Session, client_id: int, rate: str | None) -> Client:
+    """Give a client its own rate limit, or (None) put it back on the server's RATE_LIMIT."""
+    client = session.get(Client, client_id)
+    if client is None:
+        raise ClientError(f"no client with id {client_id}")
+    client.rate_limit = _rate_text(rate) if rate is not None else None
+    return client
+
+
+def _rate_text(rate: str) -> str:
+    """A rate as stored, in its canonical form; raises ``ClientError`` if it is not one."""
+    try:
+        return str(parse_rate(rate))
+    except InvalidRate as exc:
+        raise ClientError(str(exc)) from exc
+
+
 @dataclass(frozen=True)
 class Caller:
     """The active client behind a request's key: who, in which role, at which facility."""
@@ -93,11 +116,14 @@ class Caller:
     name: str
     role: str
     facility_code: str | None
+    # The client's own rate limit; None: the server's RATE_LIMIT.
+    rate_limit: Rate | None = None
 
     @classmethod
     def of(cls, client: Client) -> Caller:
         """The caller a stored client stands for."""
-        return cls(client.id, client.name, client.role, client.facility_code)
+        rate = parse_rate(client.rate_limit) if client.rate_limit else None
+        return cls(client.id, client.name, client.role, client.facility_code, rate)
 
 
 class KeyCache:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from service.ledger.note import InvalidNote, Signer, generate_signer_key, parse_signer_key
 from service.policy import Policy, load_policy
+from service.ratelimit.rates import InvalidRate, Rate, parse_rate
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 MIN_KEY_LENGTH = 32
@@ -19,6 +20,8 @@ DEFAULT_LEDGER_ORIGIN = "kukarkab.go.id/jamkesda/ledger"
 DEFAULT_CHECKPOINT_INTERVAL = 10.0
 # The embedded SQLite database, in the instance folder, when DATABASE_URL is not set.
 DEFAULT_DATABASE_FILE = "jamkesda.db"
+DEFAULT_RATE_LIMIT = Rate(20, "s")
+_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
 class ConfigError(RuntimeError):
@@ -131,6 +134,41 @@ def request_log(env: Mapping[str, str] = os.environ) -> bool:
     return text == "on"
 
 
+def rate_limit(env: Mapping[str, str] = os.environ) -> Rate | None:
+    """``RATE_LIMIT``: each key's rate, ``N/s`` or ``N/m`` (default 20/s); ``off``: none.
+
+    ``off`` exists to measure what the limiter costs; a server in service keeps a limit.
+    """
+    text = env.get("RATE_LIMIT", "").strip() or str(DEFAULT_RATE_LIMIT)
+    if text.lower() == "off":
+        return None
+    try:
+        return parse_rate(text)
+    except InvalidRate as error:
+        raise ConfigError(f"RATE_LIMIT: {error}.") from error
+
+
+def rate_limit_storage_url(env: Mapping[str, str] = os.environ) -> str | None:
+    """``RATE_LIMIT_STORAGE_URL``: the Redis that servers share their buckets in, if any."""
+    url = env.get("RATE_LIMIT_STORAGE_URL", "").strip()
+    if not url:
+        return None
+    if not url.startswith(_REDIS_SCHEMES):
+        raise ConfigError(
+            "RATE_LIMIT_STORAGE_URL must be a Redis address (redis://HOST:PORT/DB, "
+            "rediss:// or unix://), or unset to keep the limits in the server."
+        )
+    return url
+
+
+def metrics(env: Mapping[str, str] = os.environ) -> bool:
+    """``METRICS``: ``on`` (the default) counts and serves ``/metrics``; ``off`` neither."""
+    text = env.get("METRICS", "").strip().lower() or "on"
+    if text not in ("on", "off"):
+        raise ConfigError("METRICS must be on or off.")
+    return text == "on"
+
+
 def _instance_secret(env: Mapping[str, str], name: str, generate: Callable[[], str]) -> str:
     """The secret kept in ``instance/<name>``, generated on first use."""
     file = instance_dir(env) / name
@@ -157,6 +195,12 @@ class Settings:
     console_secret_key: str = ""
     # One JSON line per request on standard error (SPEC §11); off only to measure its cost.
     request_log: bool = True
+    # Prometheus metrics and ``/metrics`` (SPEC §11); off only to measure what they cost.
+    metrics: bool = True
+    # SPEC §11: each key's rate (None: no limits, only to measure their cost), and the
+    # Redis the servers share their buckets in (None: each server keeps its own).
+    rate_limit: Rate | None = DEFAULT_RATE_LIMIT
+    rate_limit_storage_url: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -169,4 +213,7 @@ class Settings:
             ledger_checkpoint_interval=ledger_checkpoint_interval(env),
             console_secret_key=console_secret_key(env),
             request_log=request_log(env),
+            metrics=metrics(env),
+            rate_limit=rate_limit(env),
+            rate_limit_storage_url=rate_limit_storage_url(env),
         )

@@ -29,6 +29,7 @@ DEFAULT_CODES = {
     413: "PAYLOAD_TOO_LARGE",
     415: "UNSUPPORTED_MEDIA_TYPE",
     422: "INVALID_REQUEST",
+    429: "RATE_LIMITED",
     500: "INTERNAL_ERROR",
     503: "SERVICE_UNAVAILABLE",
 }
@@ -43,6 +44,10 @@ DEFAULT_DETAILS = {
     413: f"Isi permintaan lebih dari {MAX_BODY_BYTES // 1024} KiB.",
     415: "Isi permintaan harus berupa JSON (Content-Type: application/json).",
     422: "Isi permintaan tidak valid.",
+    429: (
+        "Terlalu banyak permintaan dengan kunci API ini. Ini bukan penolakan: ulangi setelah "
+        "jumlah detik di Retry-After."
+    ),
     500: "Terjadi kesalahan pada layanan. Ulangi sebentar lagi.",
     503: (
         "Layanan sementara tidak dapat memastikan data. Ini bukan penolakan: ulangi sebentar lagi."

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Any
 
 bind = os.environ.get("JAMKESDA_BIND", "127.0.0.1:8000")
@@ -36,6 +39,26 @@ ledger_sequencer = os.environ.get("LEDGER_SEQUENCER", "on").strip().lower() != "
 ledger_sequence_seconds = float(os.environ.get("LEDGER_SEQUENCE_INTERVAL", "0.5"))
 
 
+def on_starting(server: Any) -> None:
+    """Make the rate-limit table the workers share, before the first is forked.
+
+    Each worker maps the file named by ``JAMKESDA_RATE_TABLE`` (SPEC §11: a key's limit
+    holds across the workers of one server); a new folder each start, so that no bucket
+    outlives its server.
+    """
+    from service.ratelimit.shared_table import TABLE_ENV, create_table_file
+
+    server.rate_table_dir = tempfile.mkdtemp(prefix="jamkesda-rates-")
+    os.environ[TABLE_ENV] = str(create_table_file(Path(server.rate_table_dir)))
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """Forget the live metrics of a worker that exited (``service.metrics.directory``)."""
+    from service.metrics.directory import forget_worker
+
+    forget_worker(worker.pid)
+
+
 def post_worker_init(worker: Any) -> None:
     """Give the worker's app its key cache once the app is loaded."""
     from service.auth import enable_key_cache
@@ -57,3 +80,6 @@ def on_exit(server: Any) -> None:
     sequencer = getattr(server, "ledger_sequencer", None)
     if sequencer is not None:
         sequencer.stop()
+    rate_table_dir = getattr(server, "rate_table_dir", None)
+    if rate_table_dir is not None:
+        shutil.rmtree(rate_table_dir, ignore_errors=True)

@@ -9,6 +9,8 @@ from typing import Any
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
+from service.metrics.directory import multiprocess_directory
+
 CONFIG_FILE = Path(__file__).with_name("gunicorn_conf.py")
 
 
@@ -37,5 +39,6 @@ class Server(BaseApplication):  # type: ignore[misc]
 
 
 def serve(bind: str | None, workers: int | None) -> None:
-    """Run the server until it is stopped."""
-    Server({"bind": [bind] if bind else None, "workers": workers}).run()
+    """Run the server until it is stopped, its workers' metrics in a folder of its own."""
+    with multiprocess_directory():
+        Server({"bind": [bind] if bind else None, "workers": workers}).run()

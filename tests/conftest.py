@@ -22,6 +22,7 @@ from service.config import Settings
 from service.db import make_engine, sqlalchemy_url
 from service.ledger.note import generate_signer_key, parse_signer_key
 from service.policy import load_policy
+from service.ratelimit.rates import Rate
 from tests.factories import TEST_NIK_HASH_KEY as TEST_NIK_HASH_KEY
 from tests.factories import (
     TODAY,
@@ -41,6 +42,7 @@ RESIDENT = "6402014101900001"
 MOVED_IN_FROM_SAMARINDA = "6472055505850003"
 
 TEST_CONSOLE_SECRET_KEY = "test-console-secret-0123456789abcdef01234567"
+TEST_RATE_LIMIT = Rate(1_000_000, "s")
 # One ledger key per test run, under its own origin.
 TEST_LEDGER_SIGNING_KEY = generate_signer_key("test.jamkesda/ledger")
 TEST_LEDGER_SIGNER = parse_signer_key(TEST_LEDGER_SIGNING_KEY)
@@ -93,6 +95,8 @@ def env(database_url: str, tmp_path: Path) -> dict[str, str]:
         "LEDGER_SIGNING_KEY": TEST_LEDGER_SIGNING_KEY,
         "CONSOLE_SECRET_KEY": TEST_CONSOLE_SECRET_KEY,
         "JAMKESDA_INSTANCE": str(tmp_path / "instance"),
+        # Tests send bursts far beyond a desk's; the rate limits' own tests set theirs.
+        "RATE_LIMIT": str(TEST_RATE_LIMIT),
     }
 
 
@@ -105,6 +109,7 @@ def settings(database_url: str) -> Settings:
         load_policy(),
         TEST_LEDGER_SIGNER,
         console_secret_key=TEST_CONSOLE_SECRET_KEY,
+        rate_limit=TEST_RATE_LIMIT,
     )
 
 

@@ -187,3 +187,61 @@ def test_revoke_of_an_unknown_id_exits_2_with_a_message(
     result = jamkesda(env, "clients", "revoke", client_id)
     assert result.returncode == 2
     assert client_id in result.stderr
+
+
+def test_a_client_created_with_its_own_rate_keeps_it_and_list_shows_it(
+    env: dict[str, str], session: Session, facility: str
+) -> None:
+    create(env, "--name", "SIMRS Parikesit", "--role", "integration", "--facility", facility)
+    create(env, "--name", "SIMPUS", "--role", "desk", "--facility", facility, "--rate", "50/s")
+    stored = session.scalars(select(Client).order_by(Client.id)).all()
+    assert [client.rate_limit for client in stored] == [None, "50/s"]
+    lines = jamkesda(env, "clients", "list").stdout.strip().splitlines()
+    assert [line.split("\t")[4] for line in lines] == ["-", "50/s"]
+
+
+def test_set_rate_changes_a_client_s_rate_and_default_restores_it(
+    env: dict[str, str], session: Session, facility: str
+) -> None:
+    create(env, "--name", "SIMPUS", "--role", "desk", "--facility", facility)
+    client = session.scalars(select(Client)).one()
+    result = jamkesda(env, "clients", "set-rate", str(client.id), "600/m")
+    assert result.returncode == 0, result.stderr
+    session.refresh(client)
+    assert client.rate_limit == "600/m"
+    assert jamkesda(env, "clients", "set-rate", str(client.id), "default").returncode == 0
+    session.refresh(client)
+    assert client.rate_limit is None
+
+
+@pytest.mark.parametrize("rate", ["50", "50/h", "0/s", "fast"])
+def test_a_malformed_rate_is_refused_naming_the_form(
+    env: dict[str, str], session: Session, facility: str, rate: str
+) -> None:
+    refused = jamkesda(
+        env,
+        "clients",
+        "create",
+        "--name",
+        "x",
+        "--role",
+        "desk",
+        "--facility",
+        facility,
+        "--rate",
+        rate,
+    )
+    assert refused.returncode == 2
+    assert "N/s or N/m" in refused.stderr
+    assert session.scalars(select(Client)).all() == []
+    create(env, "--name", "SIMPUS", "--role", "desk", "--facility", facility)
+    client = session.scalars(select(Client)).one()
+    result = jamkesda(env, "clients", "set-rate", str(client.id), rate)
+    assert result.returncode == 2
+    assert "N/s or N/m" in result.stderr
+
+
+def test_set_rate_of_an_unknown_client_exits_2(env: dict[str, str]) -> None:
+    result = jamkesda(env, "clients", "set-rate", "4242", "5/s")
+    assert result.returncode == 2
+    assert "no client with id 4242" in result.stderr

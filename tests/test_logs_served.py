@@ -148,7 +148,7 @@ def check_traffic(traffic: Traffic) -> str:
 def audit_traffic(traffic: Traffic, check_id: str) -> None:
     """The audit and ledger APIs and the service endpoints, NIKs in the queries."""
     send, audit, ledger = traffic.send, "/v1/audit", "/v1/ledger"
-    for path in ("/healthz", "/readyz", "/openapi.yaml"):
+    for path in ("/healthz", "/readyz", "/openapi.yaml", "/metrics"):
         send("GET", path, path, 200)
     by_nik = {"nik": NIK, "operator": NAME, "from": BIRTH.isoformat()}
     for path in ("checks", "checks.csv"):

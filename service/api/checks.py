@@ -179,7 +179,8 @@ def _batch_answer(
             check = check_document(record, batch.snapshots, zone)
             results.append({"index": index, "status": 201, "check": check})
     document = {"batch_id": batch.batch_id, "results": results}
-    return Answer(200, json_text(document), JSON, batch_id=batch.batch_id)
+    recorded = tuple((record.decision, record.channel) for record in batch.records)
+    return Answer(200, json_text(document), JSON, batch_id=batch.batch_id, recorded=recorded)
 
 
 @blp.route("/checks/<string:check_id>", methods=["GET"])

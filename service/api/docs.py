@@ -34,7 +34,17 @@ ERROR_DESCRIPTIONS = {
     413: "Body over 64 KiB",
     415: "Body is not application/json",
     422: "Invalid request",
+    429: "Over the key's rate limit (RATE_LIMITED); nothing recorded, retry after Retry-After",
     503: "The database could not be reached; nothing was decided",
+}
+
+
+# The header of every 429: whole seconds until the key's bucket holds a token again.
+RETRY_AFTER: dict[str, Any] = {
+    "Retry-After": {
+        "description": "Seconds to wait before the next request with this key",
+        "schema": {"type": "integer", "minimum": 1},
+    }
 }
 
 
@@ -53,14 +63,22 @@ def problems(
     request; seven of them were a twentieth of a check's CPU. So the documentation is
     built on a wrapped copy and then given to the view itself (flask-smorest reads it
     from the view's ``_apidoc``, which the outer decorators copy with ``functools.wraps``).
+
+    Every view that takes a key (it documents 401) may also answer 429 (SPEC §11).
     """
+    if 401 in statuses and 429 not in statuses:
+        statuses = (*statuses, 429)
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         documented = view
         for status in statuses:
             description = descriptions.get(f"s{status}", ERROR_DESCRIPTIONS[status])
             documented = blp.alt_response(
-                status, schema=ProblemSchema, description=description, content_type=PROBLEM_JSON
+                status,
+                schema=ProblemSchema,
+                description=description,
+                content_type=PROBLEM_JSON,
+                headers=RETRY_AFTER if status == 429 else None,
             )(documented)
         view._apidoc = documented._apidoc  # type: ignore[attr-defined]
         return view

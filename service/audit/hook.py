@@ -57,7 +57,9 @@ def record_audit_access(response: Response) -> Response:
     A view may set ``g.access_query`` to record instead of the query string (the receipt
     page records the NIK it was posted, masked like a ``nik`` query parameter).
     """
-    if not _recorded(request.path, response.status_code):
+    if not _recorded(request.path, response.status_code) or g.get("rate_limited"):
+        # A request over its rate limit is counted in a metric, never stored (SPEC §11):
+        # a flood must not grow the access log.
         return response
     try:
         record_access(

@@ -93,7 +93,9 @@ def answer_unit(operation: str, produce: Produce) -> Response:
     connection = db.autocommit_connection()
     if key is None:
         with db.transaction(connection):
-            return produce(connection).response()
+            produced = produce(connection)
+        # Answered once committed: the answer names and counts what it reports.
+        return produced.response()
     use = _use(operation, key)
     if (kept := find_answer(connection, use)) is not None:
         return _replay(kept, use, _unchanged)

@@ -10,15 +10,23 @@ from __future__ import annotations
 
 from flask import Flask
 
-from service.logs.request_line import RequestLog, fill_request_line, name_in_log
+from service.logs.request_line import (
+    Observe,
+    RequestLog,
+    fill_request_line,
+    name_in_log,
+    route_pattern,
+)
 from service.logs.safe import install_safe_logging
 
-__all__ = ["install_safe_logging", "name_in_log", "register_logs"]
+__all__ = ["Observe", "install_safe_logging", "name_in_log", "register_logs", "route_pattern"]
 
 
-def register_logs(app: Flask, write_request_lines: bool) -> None:
-    """Wrap the app in the request log (its lines written unless ``REQUEST_LOG=off``)."""
+def register_logs(app: Flask, write_request_lines: bool, observe: Observe | None = None) -> None:
+    """Wrap the app in the request log (its lines written unless ``REQUEST_LOG=off``), which
+    also hands each request to ``observe`` (the request metrics, unless ``METRICS=off``)."""
     install_safe_logging()
     zone = app.extensions["jamkesda.settings"].policy.zone
-    app.wsgi_app = RequestLog(app.wsgi_app, zone, write_request_lines)  # type: ignore[method-assign]
+    log = RequestLog(app.wsgi_app, zone, write_request_lines, observe)
+    app.wsgi_app = log  # type: ignore[method-assign]
     app.teardown_request(fill_request_line)

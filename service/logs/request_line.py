@@ -7,6 +7,10 @@ export too). The Flask side fills in what only it knows (``fill_request_line``, 
 request's teardown): the route's pattern and the caller; a door names the check or batch it
 made (``name_in_log``). A line holds codes and numbers only: never a path, a query, a
 header, or a body, so that no NIK, name, birth date or key can reach it.
+
+The same middleware hands the request's method, route, status and latency to ``observe``
+(the Prometheus request metrics, ``service.metrics``), so that the route is found once and
+both read the same values.
 """
 
 from __future__ import annotations
@@ -38,11 +42,15 @@ _MIN_NUMERIC_DIGITS = 8
 _METHODS = frozenset(
     {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"}
 )
+# The route of a request that matched none (404, 405): never its path, which may be a NIK.
+UNMATCHED = "unmatched"
 LINE = "jamkesda.request_line"
 REQUEST_ID = "jamkesda.request_id"
 # ``<string:check_id>`` → ``<check_id>``: the pattern as SPEC §11 writes it.
 _CONVERTER = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")
 _patterns: dict[str, str] = {}
+# Given each answered request's method, route pattern (or UNMATCHED), status and seconds.
+Observe = Callable[[str, str, int, float], None]
 
 
 def request_id_of(sent: str | None) -> str:
@@ -65,12 +73,20 @@ def _could_be_personal(sent: str) -> bool:
 
 
 class RequestLog:
-    """WSGI middleware: ``X-Request-ID`` on every answer, and (``write``) its JSON line."""
+    """WSGI middleware: ``X-Request-ID`` on every answer, (``write``) its JSON line, and
+    (``observe``) its request metrics."""
 
-    def __init__(self, app: WSGIApplication, zone: tzinfo, write: bool = True) -> None:
+    def __init__(
+        self,
+        app: WSGIApplication,
+        zone: tzinfo,
+        write: bool = True,
+        observe: Observe | None = None,
+    ) -> None:
         self.app = app
         self.zone = zone
         self.write = write
+        self.observe = observe
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """Answer through the app, with the header added and the line kept for the close."""
@@ -109,10 +125,13 @@ class RequestLog:
         return _Closing(body, lambda: self._close(line, arrived, started))
 
     def _close(self, line: dict[str, Any], arrived: float, started: float) -> None:
-        """Write the request's line once its answer is done."""
+        """Count the request and write its line once its answer is done."""
+        seconds = time.perf_counter() - started
+        if self.observe is not None:
+            self.observe(line["method"], line["route"] or UNMATCHED, line["status"] or 500, seconds)
         if not self.write:
             return
-        line["latency_ms"] = round((time.perf_counter() - started) * 1000, 3)
+        line["latency_ms"] = round(seconds * 1000, 3)
         line["time"] = datetime.fromtimestamp(arrived, self.zone).isoformat(timespec="milliseconds")
         # One line in one write (standard error is line-buffered: one system call), so the
         # lines of other threads and workers never cut into it.

@@ -21,6 +21,7 @@ from service.api.schemas import CheckRequestSchema, InvalidCheckRequest, parse_c
 from service.checks import check_eligibility, record_invalid_request
 from service.errors import Problem, field_messages
 from service.logs import name_in_log
+from service.metrics import count_checks
 
 # The form's fields are the API's request members, so the two cannot drift apart.
 FIELDS = tuple(CheckRequestSchema().fields)
@@ -66,10 +67,12 @@ def desk_check(body: dict[str, str]) -> str | Refused:
         except InvalidCheckRequest as invalid:
             record = record_invalid_request(connection, context, body, invalid.errors)
             name_in_log(record.check_id)
+            count_checks([(record.decision, record.channel)])
             return Refused(record.check_id, _messages(invalid.errors))
-        check_id = check_eligibility(connection, context, request).record.check_id
-        name_in_log(check_id)
-        return check_id
+        record = check_eligibility(connection, context, request).record
+        name_in_log(record.check_id)
+        count_checks([(record.decision, record.channel)])
+        return record.check_id
     except SQLAlchemyError as error:
         # Nothing was decided: the record and the decision go together (SPEC §2).
         logger.error("database unavailable: %s", type(error).__name__)

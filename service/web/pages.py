@@ -33,6 +33,7 @@ from service import db
 from service.api.query import refuse_repeated_parameters
 from service.clients import FACILITY_ROLES, Caller, Role
 from service.errors import Problem, register_problem_renderer
+from service.ratelimit.limiter import limit_client
 from service.web.sessions import IDLE_EXPIRY, open_session
 
 View = TypeVar("View", bound=Callable[..., Any])
@@ -125,6 +126,7 @@ def signed_in_page(area: Area) -> Callable[[View], View]:
                 return redirect(url_for(f"{area.name}.sign_in"))
             g.client = Caller.of(found.client)
             g.web_session_id = found.session_id
+            limit_client(g.client)
             if found.client.role not in area.roles:
                 raise Problem(403, "WRONG_ROLE", area.wrong_role)
             refuse_repeated_parameters()
