@@ -107,10 +107,19 @@ def decided_entry(
     )
 
 
+def _storable(text: str) -> str:
+    """``text`` with U+FFFD for each NUL, which a PostgreSQL text column cannot hold.
+
+    A refused request keeps what it was sent; a NUL kept as is made the record's INSERT
+    fail, so the refusal answered a false 503 instead of its 422.
+    """
+    return text.replace("\x00", "\ufffd")
+
+
 def _text_field(body: Mapping[str, Any], name: str, limit: int) -> str | None:
     """A request field kept on an invalid record: only if it is text, cut to the column size."""
     value = body.get(name)
-    return value[:limit] if isinstance(value, str) else None
+    return _storable(value[:limit]) if isinstance(value, str) else None
 
 
 def record_invalid_request(
@@ -138,7 +147,7 @@ def refused_entry(
     return CheckEntry(
         decided_at=clock.now(),
         nik_hash=nik_hash(context.hash_key, nik) if nik else None,
-        nik_masked=mask(nik)[:32] if nik else None,
+        nik_masked=_storable(mask(nik)[:32]) if nik else None,
         facility_code=context.client.facility_code,
         client_id=context.client.id,
         operator_id=_text_field(body, "operator_id", 64),

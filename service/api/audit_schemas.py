@@ -20,6 +20,10 @@ from service.decision import Outcome, Reason
 
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 50
+# Client ids are 32-bit INTEGER columns in PostgreSQL. A larger id names no client, and
+# sent in a query it makes the database refuse the whole statement: the listing answered a
+# false 503 and the CSV export broke off after its header, so it is an invalid filter.
+MAX_CLIENT_ID = 2**31 - 1
 
 TEXT: dict[str, Any] = {"invalid": "Harus berupa teks."}
 
@@ -65,7 +69,9 @@ class CheckFilterSchema(QuerySchema):
     facility = fields.String(error_messages=TEXT, metadata={"description": "Facility code."})
     client = fields.Integer(
         strict=False,
-        validate=validate.Range(min=1, error="Harus bilangan bulat positif."),
+        validate=validate.Range(
+            min=1, max=MAX_CLIENT_ID, error=f"Harus bilangan bulat antara 1 dan {MAX_CLIENT_ID}."
+        ),
         error_messages={"invalid": "Harus bilangan bulat."},
         metadata={"description": "Client id."},
     )

@@ -22,6 +22,7 @@ from werkzeug.datastructures import MultiDict
 from service.errors import Problem
 
 REPEATED = "Parameter ini diberikan lebih dari sekali."
+HOLDS_NUL = "Parameter ini berisi karakter NUL (%00)."
 # A parameter name shown in a page's detail is cut to this many characters.
 SHOWN_NAME_CHARS = 64
 
@@ -37,17 +38,34 @@ def repeated_parameters(
     }
 
 
-class QueryParser(FlaskParser):
-    """webargs' Flask parser, refusing a query parameter given twice as a validation error.
+def parameters_holding_nul(args: MultiDict[str, str]) -> dict[str, list[str]]:
+    """The message of each parameter whose name or value holds a NUL character.
 
-    The error takes webargs' usual way to the 422 (``service.errors``), so a repeated
+    PostgreSQL cannot compare or store text with NUL: a filter holding one failed the
+    query, which answered a false 503 as if the database were down.
+    """
+    return {
+        name: [HOLDS_NUL]
+        for name, values in args.lists()
+        if "\x00" in name or any("\x00" in value for value in values)
+    }
+
+
+class QueryParser(FlaskParser):
+    """webargs' Flask parser, refusing a parameter given twice or holding NUL as invalid.
+
+    The error takes webargs' usual way to the 422 (``service.errors``), so such a
     parameter reads like any other invalid one, after the key was checked.
     """
 
     def load_querystring(self, req: flask.Request, schema: marshmallow.Schema) -> Any:
-        """The query as webargs reads it, once no parameter is repeated."""
+        """The query as webargs reads it, once no parameter is repeated or holds NUL."""
         proxy = super().load_querystring(req, schema)
-        if errors := repeated_parameters(req.args, proxy.multiple_keys):
+        errors = {
+            **parameters_holding_nul(req.args),
+            **repeated_parameters(req.args, proxy.multiple_keys),
+        }
+        if errors:
             raise marshmallow.ValidationError(errors)
         return proxy
 

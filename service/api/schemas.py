@@ -22,6 +22,25 @@ DATE: dict[str, Any] = {
     "invalid": "Tanggal harus berformat YYYY-MM-DD.",
     "format": "Tanggal tidak valid.",
 }
+NUL_MESSAGE = "Tidak boleh berisi karakter NUL (\\u0000)."
+
+
+def refuse_nul(text: str | None) -> None:
+    """Refuse a text holding NUL as invalid (422, recorded).
+
+    PostgreSQL cannot store NUL in a text column: such a value kept in the record made
+    its INSERT fail, and the check answered a false 503 (the database was not down).
+    """
+    if text is not None and "\x00" in text:
+        raise ValidationError(NUL_MESSAGE)
+
+
+def stored_text(max_length: int) -> list[Any]:
+    """The validators of a request text the check record keeps: a length, and no NUL."""
+    return [
+        validate.Length(max=max_length, error=f"Paling banyak {max_length} karakter."),
+        refuse_nul,
+    ]
 
 
 class CheckRequestSchema(Schema):
@@ -60,7 +79,7 @@ class CheckRequestSchema(Schema):
     operator_id = fields.String(
         load_default=None,
         allow_none=True,
-        validate=validate.Length(max=64, error="Paling banyak 64 karakter."),
+        validate=stored_text(64),
         error_messages=TEXT,
         metadata={"description": "The clerk's user name in the desk software."},
     )
@@ -74,7 +93,7 @@ class CheckRequestSchema(Schema):
     external_ref = fields.String(
         load_default=None,
         allow_none=True,
-        validate=validate.Length(max=64, error="Paling banyak 64 karakter."),
+        validate=stored_text(64),
         error_messages=TEXT,
         metadata={"description": "The caller's registration or visit number."},
     )
@@ -243,6 +262,27 @@ class ProblemSchema(Schema):
     code = fields.String()
     errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
     check_id = fields.String(metadata={"description": "The reference of the recorded attempt."})
+    # The extension members some codes carry (RFC 9457 §3.2): documented one by one, so
+    # that the schema stays closed and a client knows each one's type.
+    checkpoint_size = fields.Integer(
+        metadata={"description": "OUTSIDE_CHECKPOINT: the latest checkpoint's tree size."}
+    )
+    leaf_index = fields.Integer(
+        allow_none=True,
+        metadata={
+            "description": "NOT_IN_TREE, ENTRY_UNAVAILABLE: the record's leaf index "
+            "(null while the record is not yet sequenced)."
+        },
+    )
+    policy_version = fields.String(
+        metadata={"description": "POLICY_UNAVAILABLE: the policy version the record names."}
+    )
+    rotated_at = fields.String(
+        metadata={
+            "format": "date-time",
+            "description": "HASHED_UNDER_EARLIER_KEY: when NIK_HASH_KEY last changed.",
+        }
+    )
 
 
 class BatchRequestSchema(Schema):

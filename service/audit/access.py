@@ -25,6 +25,10 @@ _DIGIT_RUN = re.compile(r"[0-9](?:[\s.\-]*[0-9])*")
 _EIGHT_DIGITS = re.compile(r"[0-9]{8}")
 # Grouped digits count as a number to mask from this many on; a date (8) stays readable.
 GROUPED_DIGITS = 12
+# PostgreSQL text cannot hold NUL: an entry keeps U+FFFD in its place (as for bytes that
+# are not UTF-8), else a URL with %00 could not be recorded and its answer became a 503.
+NUL = "\x00"
+NUL_SHOWN_AS = "\ufffd"
 
 
 def _masked_run(run: re.Match[str]) -> str:
@@ -50,12 +54,12 @@ def masked_query(query_string: str) -> str:
         name, value = mask_digits(unquote_plus(name)), unquote_plus(value)
         value = mask(normalise(value)) if name.lower() == NIK_PARAMETER else mask_digits(value)
         parameters.append(f"{name}{equals}{value}")
-    return "&".join(parameters)[:MAX_TEXT]
+    return "&".join(parameters).replace(NUL, NUL_SHOWN_AS)[:MAX_TEXT]
 
 
 def masked_path(path: str) -> str:
     """A request path with long numbers (a NIK typed where a reference goes) masked."""
-    return mask_digits(path)[:MAX_TEXT]
+    return mask_digits(path).replace(NUL, NUL_SHOWN_AS)[:MAX_TEXT]
 
 
 def record_access(

@@ -10,9 +10,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.fhir.codes import FHIR_JSON
+from service.api.docs import RETRY_AFTER
+from service.fhir.codes import FHIR_JSON, NIK_SYSTEM
 
 FHIR_R4 = "http://hl7.org/fhir/R4"
+# A complete request as an integrator sends it. The schema below states only what the
+# service requires of HL7's resource, so without a whole example neither a reader nor a
+# contract tester (which sends the document's examples) has a request the door accepts.
+SUBMIT_EXAMPLE: dict[str, Any] = {
+    "resourceType": "CoverageEligibilityRequest",
+    "status": "active",
+    "purpose": ["validation"],
+    "created": "2026-11-28",
+    "insurer": {"display": "Jamkesda Kabupaten Kutai Kartanegara"},
+    "patient": {"identifier": {"system": NIK_SYSTEM, "value": "6402014101900001"}},
+    "identifier": [{"value": "RJ-0003"}],
+}
 
 SCHEMAS: dict[str, dict[str, Any]] = {
     "FhirCoverageEligibilityRequest": {
@@ -34,6 +47,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "servicedDate": {"type": "string", "format": "date"},
         },
         "additionalProperties": True,
+        "example": SUBMIT_EXAMPLE,
     },
     "FhirCoverageEligibilityResponse": {
         "type": "object",
@@ -84,6 +98,10 @@ def _outcome(description: str) -> dict[str, Any]:
 _ERRORS = {
     401: _outcome("Missing, unknown or revoked key (WWW-Authenticate: Bearer)"),
     403: _outcome("Only integration keys may use the FHIR door"),
+    429: {
+        **_outcome("Over the key's rate limit (throttled); nothing recorded"),
+        "headers": RETRY_AFTER,
+    },
     503: _outcome("The database could not be reached; nothing was decided"),
 }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
@@ -36,6 +37,7 @@ NOT_AN_OBJECT = ("structure", f"Isi permintaan harus berupa resource {ROOT} FHIR
 UNKNOWN_RESOURCE = ("structure", "Jenis resource ini tidak ada di FHIR R4.")
 FORMAT = ("value", "Nilai elemen ini tidak sesuai format FHIR R4.")
 STRUCTURE = ("structure", "Elemen ini tidak sesuai struktur FHIR R4.")
+NULL = ("structure", "FHIR JSON tidak membolehkan null: hapus elemen ini atau isi nilainya.")
 
 # pydantic's error types, grouped by what the caller has to fix.
 _BY_TYPE: dict[str, tuple[str, str]] = {
@@ -73,7 +75,7 @@ def validate_r4(body: dict[str, Any]) -> None:
     if body.get("resourceType") != ROOT:
         code, diagnostics = REQUIRED if "resourceType" not in body else RESOURCE_TYPE
         raise InvalidFhirRequest([Issue(code, f"{ROOT}.resourceType", diagnostics)])
-    issues = _contained_type_issues(body)
+    issues = _null_member_issues(body) or _contained_type_issues(body)
     if not issues:
         try:
             CoverageEligibilityRequest.model_validate(_without_checked_dates(body))
@@ -121,6 +123,31 @@ def _kind(error: ErrorDetails) -> tuple[str, str]:
         if kind.startswith(prefix):
             return found
     return FORMAT
+
+
+def _null_member_issues(body: dict[str, Any]) -> list[Issue]:
+    """Members whose value is JSON null, which FHIR's JSON format never allows.
+
+    fhir.resources reads a null member as an absent one, so ``"patient": null`` passed
+    as valid R4 and then broke the reading of the patient (a 500), and ``"insurer": null``
+    was accepted for a required element. Walked without recursion: a body nested as deep
+    as the JSON parser allows must not exhaust the stack here.
+    """
+    issues = []
+    # Breadth first: the faults nearest the root come first, each level in document order.
+    pending: deque[tuple[tuple[int | str, ...], Any]] = deque([((), body)])
+    while pending:
+        location, value = pending.popleft()
+        if isinstance(value, dict):
+            for name, member in value.items():
+                if member is None:
+                    issues.append(Issue(NULL[0], fhirpath((*location, name)), NULL[1]))
+                else:
+                    pending.append(((*location, name), member))
+        elif isinstance(value, list):
+            # Inside an array null has a use (a primitive whose extension sits alongside).
+            pending.extend(((*location, index), item) for index, item in enumerate(value))
+    return issues
 
 
 def _contained_type_issues(body: dict[str, Any]) -> list[Issue]:
