@@ -16,6 +16,19 @@ from service.ledger.runner import Drained, drain
 from tests.conftest import TEST_LEDGER_SIGNER
 
 
+def add_old_schema_client(session: Session) -> Client:
+    """A desk client inserted with only the columns that every migration's schema has.
+
+    The model also has columns that later migrations added (``rate_limit``, 0009), which a
+    test working on an older schema cannot insert; the object returned is not in the
+    session, only the values ``record_values`` needs.
+    """
+    values = {"name": "desk", "role": "desk", "key_hash": "0" * 64, "created_at": clock.now()}
+    inserted = session.execute(insert(Client.__table__).values(**values)).inserted_primary_key
+    assert inserted is not None
+    return Client(id=inserted[0], facility_code=None, **values)
+
+
 def record_values(client: Client, number: int, **fields: Any) -> dict[str, Any]:
     """The columns of a record as the check path writes one; ``number`` tells them apart."""
     return {

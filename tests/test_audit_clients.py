@@ -135,7 +135,7 @@ def test_the_openapi_document_describes_the_list() -> None:
     operation = document["paths"]["/v1/audit/clients"]["get"]
     assert operation["operationId"] == "listClients"
     assert operation["security"] == [{"bearerAuth": []}]
-    assert {"200", "401", "403", "422", "503"} == set(map(str, operation["responses"]))
+    assert {"200", "401", "403", "422", "429", "503"} == set(map(str, operation["responses"]))
     # It takes no parameter, and refuses one (422) rather than ignoring it.
     assert not operation.get("parameters")
     schema = document["components"]["schemas"]["ApiClient"]

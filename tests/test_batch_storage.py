@@ -12,12 +12,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from models import CheckRecord, Client
-from service import clock, migrate
+from models import CheckRecord
+from service import migrate
 from service.check_ids import new_check_id
 from service.facts import facts_in_force, facts_in_force_many
 from tests.conftest import MOVED_IN_FROM_SAMARINDA, RESIDENT, bearer
-from tests.ledger_records import queued, record_values, sequence_all
+from tests.ledger_records import add_old_schema_client, queued, record_values, sequence_all
 from tests.test_ledger_migration import fresh  # noqa: F401 - a fixture
 from tests.test_ledger_verify import verify
 
@@ -69,9 +69,7 @@ def test_a_reference_already_taken_is_drawn_again_for_that_item_only(
 def test_migration_0006_keeps_the_ledger_trigger_and_old_records(fresh: Engine) -> None:  # noqa: F811
     migrate.upgrade(fresh, "0005")
     with Session(fresh, expire_on_commit=False) as session:
-        client = Client(name="desk", role="desk", key_hash="0" * 64, created_at=clock.now())
-        session.add(client)
-        session.flush()
+        client = add_old_schema_client(session)
         old = record_values(client, 0)
         session.execute(insert(CheckRecord), [old])
         session.commit()

@@ -13,11 +13,11 @@ from sqlalchemy import Engine, create_engine, insert, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from models import CheckRecord, Client, LedgerQueue
-from service import clock, migrate
+from models import CheckRecord, LedgerQueue
+from service import migrate
 from service.db import make_engine, sqlalchemy_url
 from tests.audit_records import client_of
-from tests.ledger_records import queued, record_values
+from tests.ledger_records import add_old_schema_client, queued, record_values
 
 LEDGER_TABLES = {"ledger_queue", "ledger_entries", "ledger_hashes", "ledger_checkpoints"}
 
@@ -48,9 +48,7 @@ def fresh(tmp_path: Path) -> Iterator[Engine]:
 def test_records_made_before_the_ledger_are_queued_by_the_upgrade(fresh: Engine) -> None:
     migrate.upgrade(fresh, "0004")
     with Session(fresh, expire_on_commit=False) as session:
-        client = Client(name="desk", role="desk", key_hash="0" * 64, created_at=clock.now())
-        session.add(client)
-        session.flush()
+        client = add_old_schema_client(session)
         session.execute(insert(CheckRecord), [record_values(client, n) for n in range(3)])
         session.commit()
         ids = list(session.scalars(select(CheckRecord.id).order_by(CheckRecord.id)))
@@ -71,9 +69,7 @@ def test_the_downgrade_removes_the_tables_and_the_trigger(fresh: Engine) -> None
         command.downgrade(config, "0004")
     assert not LEDGER_TABLES & set(inspect(fresh).get_table_names())
     with Session(fresh, expire_on_commit=False) as session:
-        client = Client(name="desk", role="desk", key_hash="0" * 64, created_at=clock.now())
-        session.add(client)
-        session.flush()
+        client = add_old_schema_client(session)
         # Without the trigger's table, a trigger left behind would make this insert fail.
         session.execute(insert(CheckRecord), [record_values(client, 1)])
         session.commit()
