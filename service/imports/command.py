@@ -68,7 +68,7 @@ def import_command(source: str, file: Path, as_of: date, skip_invalid: bool) -> 
         sys.exit(EXIT_BAD_DATA)
     except OSError as exc:
         fail(f"cannot read {file}: {exc.strerror or exc}", EXIT_USAGE)
-    for problem in result.problems:
-        click.echo(f"skipped {problem}", err=True)
+    for line in result.found.report_lines(prefix="skipped "):
+        click.echo(line, err=True)
     for line in result.summary_lines():
         click.echo(line)

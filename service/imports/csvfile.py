@@ -13,7 +13,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import TextIO
 
-from service.imports.report import ImportRejected, Problem
+from service.imports.report import ImportRejected, Problem, ProblemReport
 
 _SPACES = re.compile(r"\s+")
 # Bytes read at a time while the file is checked and digested.
@@ -90,7 +90,8 @@ class CsvStream:
         # The delimiter is the one the header line uses most: spreadsheets write `;` or `,`.
         delimiter = ";" if first.count(";") > first.count(",") else ","
         self._reader = csv.reader(itertools.chain([first], file), delimiter=delimiter)
-        self.problems: list[Problem] = []
+        # The problems of the file's rows, this reader's and those its readers add.
+        self.problems = ProblemReport(required)
         self.rows_read = 0
         header = self._next() or []
         # A header ending in empty cells (a trailing delimiter) has no more columns than its names.
@@ -130,7 +131,7 @@ class CsvStream:
                         f"the row has {len(fields)} fields but the header has {width}; "
                         "check the delimiter and the quotes"
                     )
-                    self.problems.append(Problem(line, None, reason))
+                    self.problems.add_row([Problem(line, None, reason)])
                     continue
                 yield line, pick(fields)
         except csv.Error as exc:

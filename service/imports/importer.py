@@ -33,10 +33,10 @@ from service.imports.apply import (
 from service.imports.bulk import keys_built_after
 from service.imports.csvfile import count_rows, fingerprint, no_data_rows, open_csv
 from service.imports.diff import Counts, find_changes
-from service.imports.report import ImportRejected, ImportResult, Problem
+from service.imports.report import ImportRejected, ImportResult, ProblemReport
 from service.imports.sources import SOURCES, Source
 from service.imports.staging import Scratch, create_scratch, drop_scratch, prepare_for_diff
-from service.imports.validate import check_rows, duplicate_problems, duplicates, in_file_order
+from service.imports.validate import check_rows, report_duplicates
 from service.imports.writer import WriteRow, row_writer
 from service.nik import nik_hasher
 from service.registry_key import claim_key_for_import
@@ -81,7 +81,7 @@ def _target(session: Session, spec: Source, scratch: Scratch, snapshot: Snapshot
 
 
 def _rejected(
-    reason: str, problems: list[Problem], rows_read: int, started: float
+    reason: str, problems: ProblemReport, rows_read: int, started: float
 ) -> ImportRejected:
     """The rejection of the file, with what was read before rejecting it."""
     return ImportRejected(reason, problems, rows_read, time.perf_counter() - started)
@@ -194,19 +194,18 @@ def import_file(
     ):
         if target.direct:
             write = _with_nik_hash(write, hash_key)
-        checked = check_rows(spec, stream, write)
+        checked = check_rows(spec, stream, write, keep_skipped_keys=skip_invalid)
     if not checked.rows_read:
         raise no_data_rows()
-    repeated = duplicates(path, spec, checked.repeated)
-    problems = in_file_order(spec, [*checked.problems, *duplicate_problems(spec, repeated)])
+    problems = checked.problems
+    repeated = report_duplicates(path, spec, checked.repeated, problems)
     if problems and not skip_invalid:
-        bad = len({problem.line for problem in problems})
-        reason = f"{bad} of {checked.rows_read} rows are invalid"
+        reason = f"{problems.bad_rows} of {checked.rows_read} rows are invalid"
         raise _rejected(reason, problems, checked.rows_read, started)
 
     key = spec.fields[0]
     with row_writer(session, scratch.skipped, (key,)) as write:
-        for skipped_key in checked.skipped_keys | repeated.keys():
+        for skipped_key in checked.skipped_keys.unique(checked.repeated, repeated):
             write([skipped_key])
     good = checked.good
     if repeated:
@@ -234,7 +233,7 @@ def import_file(
         removed=counts.removed,
         unchanged=counts.unchanged,
         seconds=time.perf_counter() - started,
-        problems=tuple(problems),
+        found=problems,
         came_into_force=snapshot.came_into_force,
         kept_for_skipped=counts.kept,
     )
