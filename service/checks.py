@@ -18,6 +18,7 @@ from service.identity import Match, match_birth_date, match_name
 from service.nik import mask, nik_hash, normalise
 from service.policy import Policy
 from service.records import CheckEntry, append_record
+from service.refusals import bounded_errors, storable
 
 NOT_CHECKED = "NOT_CHECKED"
 
@@ -107,19 +108,13 @@ def decided_entry(
     )
 
 
-def _storable(text: str) -> str:
-    """``text`` with U+FFFD for each NUL, which a PostgreSQL text column cannot hold.
-
-    A refused request keeps what it was sent; a NUL kept as is made the record's INSERT
-    fail, so the refusal answered a false 503 instead of its 422.
-    """
-    return text.replace("\x00", "\ufffd")
-
-
 def _text_field(body: Mapping[str, Any], name: str, limit: int) -> str | None:
-    """A request field kept on an invalid record: only if it is text, cut to the column size."""
+    """A request field kept on an invalid record: only if it is text, cut to the column size.
+
+    SQLite does not enforce a column's size, so the cut is what bounds the stored text.
+    """
     value = body.get(name)
-    return _storable(value[:limit]) if isinstance(value, str) else None
+    return storable(value[:limit]) if isinstance(value, str) else None
 
 
 def record_invalid_request(
@@ -147,7 +142,7 @@ def refused_entry(
     return CheckEntry(
         decided_at=clock.now(),
         nik_hash=nik_hash(context.hash_key, nik) if nik else None,
-        nik_masked=_storable(mask(nik)[:32]) if nik else None,
+        nik_masked=storable(mask(nik)[:32]) if nik else None,
         facility_code=context.client.facility_code,
         client_id=context.client.id,
         operator_id=_text_field(body, "operator_id", 64),
@@ -160,7 +155,9 @@ def refused_entry(
         decision=Outcome.INVALID_REQUEST.value,
         reasons=[],
         coverage=None,
-        errors=dict(errors),
+        # Field names and fixed messages within fixed bounds: never a value the caller
+        # sent, and never more than a ledger leaf of 4 KiB can hold (SPEC §13).
+        errors=bounded_errors(errors),
         policy_version=context.policy.version,
         population_snapshot_id=None,
         jamkesda_snapshot_id=None,

@@ -192,12 +192,18 @@ class AuditRecordSchema(CheckResponseSchema):
         keys=fields.String(),
         values=fields.Raw(),
         allow_none=True,
-        metadata={"description": "For INVALID_REQUEST: which fields were wrong."},
+        metadata={
+            "description": "For INVALID_REQUEST: which fields were wrong, as the 422 "
+            "answered them (Problem.errors): names and fixed messages only, bounded."
+        },
     )
     ledger = fields.Nested(
         LedgerRefSchema,
         allow_none=True,
-        metadata={"description": "Null until the record is sequenced in the ledger."},
+        metadata={
+            "description": "Null until the record is sequenced in the ledger; "
+            '{"leaf_index": null, "quarantined": true} when it never will be.'
+        },
     )
 
 

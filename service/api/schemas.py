@@ -10,6 +10,7 @@ from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validat
 from service.checks import CheckRequest
 from service.decision import Outcome, Reason
 from service.nik import InvalidNik, parse_nik
+from service.refusals import UNKNOWN_FIELD, bounded_errors, storable
 
 MAX_DAYS_BACK = 90
 MAX_BATCH_ITEMS = 100
@@ -23,20 +24,27 @@ DATE: dict[str, Any] = {
     "format": "Tanggal tidak valid.",
 }
 NUL_MESSAGE = "Tidak boleh berisi karakter NUL (\\u0000)."
+SURROGATE_MESSAGE = "Harus berupa teks Unicode yang valid (tanpa surrogate tunggal)."
 
 
 def refuse_nul(text: str | None) -> None:
-    """Refuse a text holding NUL as invalid (422, recorded).
+    """Refuse a text holding NUL, or a lone surrogate, as invalid (422, recorded).
 
     PostgreSQL cannot store NUL in a text column: such a value kept in the record made
-    its INSERT fail, and the check answered a false 503 (the database was not down).
+    its INSERT fail, and the check answered a false 503 (the database was not down). A
+    lone surrogate (which JSON can spell as ``\\ud800``) is not Unicode, and no database
+    driver can encode it: kept in the record, it made the check a 500.
     """
-    if text is not None and "\x00" in text:
+    if text is None:
+        return
+    if "\x00" in text:
         raise ValidationError(NUL_MESSAGE)
+    if storable(text) != text:
+        raise ValidationError(SURROGATE_MESSAGE)
 
 
 def stored_text(max_length: int) -> list[Any]:
-    """The validators of a request text the check record keeps: a length, and no NUL."""
+    """The validators of a request text the check record keeps: a length, and storable."""
     return [
         validate.Length(max=max_length, error=f"Paling banyak {max_length} karakter."),
         refuse_nul,
@@ -50,7 +58,7 @@ class CheckRequestSchema(Schema):
         unknown = RAISE
 
     error_messages = {  # noqa: RUF012 - marshmallow reads this class attribute
-        "unknown": "Kolom ini tidak dikenal.",
+        "unknown": UNKNOWN_FIELD,
         "type": "Isi permintaan harus berupa objek JSON.",
     }
 
@@ -101,14 +109,20 @@ class CheckRequestSchema(Schema):
 
 # Schemas keep no per-request state: one instance serves every request.
 _CHECK_REQUEST = CheckRequestSchema()
+# The faults listed first in a refusal's ``errors``: the body as a whole, then its fields.
+_KNOWN_FIELDS = ("_schema", *_CHECK_REQUEST.fields)
 
 
 class InvalidCheckRequest(Exception):
-    """A check request the service cannot decide; ``errors`` maps fields to messages."""
+    """A check request the service cannot decide; ``errors`` maps fields to messages.
+
+    ``errors`` is bounded (``service.refusals``): the refusal's record keeps it and the
+    422 answers it, so the caller reads what the auditor reads.
+    """
 
     def __init__(self, errors: dict[str, Any]) -> None:
         super().__init__("invalid check request")
-        self.errors = errors
+        self.errors = bounded_errors(errors, known=_KNOWN_FIELDS)
 
     @property
     def code(self) -> str:
@@ -170,7 +184,7 @@ def read_batch(body: Any) -> list[dict[str, Any]]:
     if not isinstance(body, dict):
         raise InvalidBatch({"_schema": ['Isi permintaan harus berupa objek {"checks": [...]}.']})
     unknown = sorted(set(body) - {"checks"})
-    errors: dict[str, list[str]] = {name: ["Kolom ini tidak dikenal."] for name in unknown}
+    errors: dict[str, list[str]] = {name: [UNKNOWN_FIELD] for name in unknown}
     checks = body.get("checks")
     if not isinstance(checks, list):
         errors["checks"] = ["Wajib diisi: daftar pemeriksaan."]
@@ -181,7 +195,8 @@ def read_batch(body: Any) -> list[dict[str, Any]]:
             if not isinstance(item, dict):
                 errors[f"checks.{index}"] = ["Setiap pemeriksaan harus berupa objek JSON."]
     if errors:
-        raise InvalidBatch(errors)
+        # Nothing is recorded, but a 1 MiB body of unknown members is not echoed either.
+        raise InvalidBatch(bounded_errors(errors, known=("_schema", "checks")))
     return checks  # type: ignore[return-value]
 
 
@@ -260,7 +275,17 @@ class ProblemSchema(Schema):
     status = fields.Integer()
     detail = fields.String()
     code = fields.String()
-    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+    errors = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={
+            "description": "422: each wrong or unknown field's name and the service's "
+            "messages, never a value sent. A refused check keeps the same in its record, "
+            "bounded: the known fields first, at most 20 fields in 1 KiB, a long name cut "
+            "(ending in '…') to 48 ASCII characters or fewer others, and the number of "
+            "fields left out under `_more`."
+        },
+    )
     check_id = fields.String(metadata={"description": "The reference of the recorded attempt."})
     # The extension members some codes carry (RFC 9457 §3.2): documented one by one, so
     # that the schema stays closed and a client knows each one's type.

@@ -1,8 +1,12 @@
 """The CSV export of a filtered listing: streamed in batches, so any size in constant memory.
 
-Opens in a spreadsheet as is: UTF-8 with a BOM, a header row, CRLF line ends. Text that
-desk software typed (operator, external reference) and that a spreadsheet would run as a
-formula (``=``, ``+``, ``-``, ``@``) gets a leading apostrophe.
+Opens in a spreadsheet as is: UTF-8 with a BOM, a header row, CRLF line ends. The export
+is inert (SPEC §13): every text cell that a spreadsheet would run as a formula (one that
+starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return: OWASP's rule) gets a
+leading apostrophe, in every column. The writer does it, cell by cell, rather than the
+columns that look typed by a caller: a refused request keeps its service type and NIK as
+sent, and facility codes come from imports, so any text column can carry a formula.
+Numbers, dates and empty cells are not text and are written as they are.
 """
 
 from __future__ import annotations
@@ -13,13 +17,12 @@ from collections.abc import Iterator, Sequence
 from datetime import tzinfo
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import CheckRecord
 from service.audit.dialects import (
     POSTGRESQL,
-    Column,
     date_text,
     local_time_text,
     reasons_text,
@@ -74,31 +77,31 @@ _COLUMNS = (
 )
 
 
-def _typed_text(value: str | None) -> str | None:
-    """Desk-typed text, defused so that a spreadsheet shows it instead of running it."""
-    if value and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
-def _typed_text_sql(column: Column[str | None]) -> ColumnElement[str | None]:
-    """``_typed_text`` in SQL."""
-    return case((func.substr(column, 1, 1).in_(_FORMULA_START), "'" + column), else_=column)
-
-
 def _line(row: Sequence[Any], zone: tzinfo) -> list[Any]:
     values = list(row)
     values[1] = local_iso(values[1], zone)
-    values[5] = _typed_text(values[5])
     values[7] = values[7].isoformat() if values[7] else None
-    values[9] = _typed_text(values[9])
     values[11] = ";".join(values[11] or ())
     return values
 
 
-def _text(rows: Sequence[Sequence[Any]]) -> str:
+def csv_text(rows: Sequence[Sequence[Any]]) -> str:
+    """The CSV lines of the rows, every cell inert: the one place the export writes cells.
+
+    A text cell that a spreadsheet would run as a formula gets a leading ``'``. Only text
+    changes: a number (a negative one too), a date or an empty cell is not text to a
+    spreadsheet and is written as it is. The rule is inline: a function call per cell
+    cost 0.9 µs more per row of 18 cells (timeit), a tenth of the export's time per row.
+    """
+    starts = _FORMULA_START
     buffer = io.StringIO()
-    csv.writer(buffer).writerows(rows)
+    csv.writer(buffer).writerows(
+        [
+            "'" + value if isinstance(value, str) and value.startswith(starts) else value
+            for value in row
+        ]
+        for row in rows
+    )
     return buffer.getvalue()
 
 
@@ -113,13 +116,9 @@ def export_statement(check_filter: CheckFilter, dialect: str) -> Select[*tuple[A
         columns = (
             CheckRecord.check_id,
             local_time_text(CheckRecord.decided_at),
-            *_COLUMNS[2:5],
-            _typed_text_sql(CheckRecord.operator_id),
-            CheckRecord.channel,
+            *_COLUMNS[2:7],
             date_text(CheckRecord.service_date),
-            CheckRecord.service_type,
-            _typed_text_sql(CheckRecord.external_ref),
-            CheckRecord.decision,
+            *_COLUMNS[8:11],
             reasons_text(),
             *_COLUMNS[12:],
         )
@@ -131,7 +130,7 @@ def csv_chunks(session: Session, check_filter: CheckFilter, zone: tzinfo) -> Ite
 
     ``yield_per`` reads through a server-side cursor on PostgreSQL: memory holds one batch.
     """
-    yield BOM + _text([HEADER])
+    yield BOM + csv_text([HEADER])
     dialect = session.get_bind().dialect.name
     formatted = dialect == POSTGRESQL
     if formatted:
@@ -141,7 +140,7 @@ def csv_chunks(session: Session, check_filter: CheckFilter, zone: tzinfo) -> Ite
     result = session.connection().execute(statement.execution_options(yield_per=BATCH_ROWS))
     try:
         for batch in result.partitions():
-            yield _text(batch if formatted else [_line(row, zone) for row in batch])
+            yield csv_text(batch if formatted else [_line(row, zone) for row in batch])
     finally:
         # A dropped download stops here: close the server-side cursor at once.
         result.close()
