@@ -276,11 +276,9 @@ class Records:
         raise RuntimeError(f"records still queued for the ledger after {timeout} s")
 
 
-def wrk(
+def start_wrk(
     name: str,
-    kind: str,
     url: str,
-    records: Records,
     *,
     seconds: int,
     connections: int,
@@ -288,11 +286,12 @@ def wrk(
     keys: Path | None = None,
     rate: float | None = None,
     mode: str = "checks",
-) -> Run:
-    """One wrk run of ``seconds`` (sending stops DRAIN_SECONDS earlier); count the records.
+    timeout_s: int = 2,
+) -> subprocess.Popen[str]:
+    """Start one wrk process of ``seconds`` (sending stops DRAIN_SECONDS earlier).
 
-    ``mode`` is the script's WRK_MODE: which door the checks go through, and how. The run
-    starts once the ledger's sequencer has no record left queued by the runs before.
+    ``mode`` is the script's WRK_MODE: which door the checks go through, and how;
+    ``timeout_s`` is how long wrk waits for an answer before counting a time-out.
     """
     env = {**os.environ, "WRK_STOP": str(seconds - DRAIN_SECONDS), "WRK_MODE": mode}
     env["WRK_RUN"] = f"{name.replace(' ', '-')}-{time.time_ns()}"
@@ -300,18 +299,25 @@ def wrk(
         env.update(WRK_NIKS=str(niks), WRK_KEYS=str(keys))
     if rate:
         env["WRK_RATE"] = str(rate)
-    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "2s"]
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", f"{timeout_s}s"]
     command += ["--latency", "-s", str(LUA_SCRIPT), url]
-    records.wait_until_sequenced()
-    before = records.count()
-    done = subprocess.run(
-        command, env=env, capture_output=True, text=True, timeout=seconds + 60, check=False
+    return subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-    added = records.count() - before
-    lines = [line for line in done.stdout.splitlines() if line.startswith("BENCH_RESULT ")]
-    if done.returncode != 0 or not lines:
-        raise RuntimeError(f"wrk failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
-    result = json.loads(lines[-1].removeprefix("BENCH_RESULT "))
+
+
+def wrk_result(process: subprocess.Popen[str], seconds: int) -> dict[str, Any]:
+    """Wait for a wrk process of ``start_wrk``; the script's result (statuses, latency, …)."""
+    stdout, stderr = process.communicate(timeout=seconds + 60)
+    lines = [line for line in stdout.splitlines() if line.startswith("BENCH_RESULT ")]
+    if process.returncode != 0 or not lines:
+        raise RuntimeError(f"wrk failed ({process.returncode}):\n{stdout}\n{stderr}")
+    result: dict[str, Any] = json.loads(lines[-1].removeprefix("BENCH_RESULT "))
+    return result
+
+
+def run_of(name: str, kind: str, result: dict[str, Any], added: int, connections: int) -> Run:
+    """A ``Run`` of a wrk result and the records added meanwhile; printed as a line."""
     run = Run(
         name=name,
         kind=kind,
@@ -330,6 +336,34 @@ def wrk(
         flush=True,
     )
     return run
+
+
+def wrk(
+    name: str,
+    kind: str,
+    url: str,
+    records: Records,
+    *,
+    seconds: int,
+    connections: int,
+    niks: Path | None = None,
+    keys: Path | None = None,
+    rate: float | None = None,
+    mode: str = "checks",
+    timeout_s: int = 2,
+) -> Run:
+    """One wrk run (``start_wrk``), alone; count the records it added.
+
+    The run starts once the ledger's sequencer has no record left queued by the runs before.
+    """
+    records.wait_until_sequenced()
+    before = records.count()
+    process = start_wrk(
+        name, url, seconds=seconds, connections=connections, niks=niks, keys=keys, rate=rate,
+        mode=mode, timeout_s=timeout_s,
+    )  # fmt: skip
+    result = wrk_result(process, seconds)
+    return run_of(name, kind, result, records.count() - before, connections)
 
 
 def measure(database_url: str, niks: Path, keys: Path, log: Path) -> dict[str, Any]:
