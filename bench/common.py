@@ -24,6 +24,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from service.db import sqlalchemy_url
+from service.ledger.note import parse_signer_key, verifier_key
 from service.server import CONFIG_FILE
 
 RESULTS_DIR = Path(__file__).parent / "results"
@@ -58,10 +59,14 @@ def bench_env(database_url: str) -> dict[str, str]:
         "DATABASE_URL": database_url,
         "NIK_HASH_KEY": BENCH_NIK_HASH_KEY,
         "LEDGER_SIGNING_KEY": BENCH_LEDGER_SIGNING_KEY,
+        # What a worker needs (jamkesda serve derives it itself; bench/floor_app.py does not).
+        "LEDGER_VERIFIER_KEY": verifier_key(parse_signer_key(BENCH_LEDGER_SIGNING_KEY)),
         "CONSOLE_SECRET_KEY": "bench-console-secret-" + "0" * 32,
         # The loads send a thousand checks a second through six keys: far beyond a desk's
         # limit, which would measure 429s. The limiter still runs (and costs) on every request.
         "RATE_LIMIT": "1000000/s",
+        # /healthz is measured at thousands a second from one address, without a key.
+        "RATE_LIMIT_ANONYMOUS": "1000000/s",
     }
 
 

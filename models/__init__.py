@@ -6,7 +6,13 @@ from models.batches import Batch
 from models.checks import CheckRecord
 from models.clients import Client
 from models.idempotency import RememberedAnswer
-from models.ledger import LedgerCheckpoint, LedgerEntry, LedgerHash, LedgerQueue
+from models.ledger import (
+    LedgerCheckpoint,
+    LedgerEntry,
+    LedgerHash,
+    LedgerQuarantine,
+    LedgerQueue,
+)
 from models.snapshots import Facility, JamkesdaRow, JknRow, PopulationRow, Snapshot
 from models.web import SavedSearch, WebSession
 
@@ -22,6 +28,7 @@ __all__ = [
     "LedgerCheckpoint",
     "LedgerEntry",
     "LedgerHash",
+    "LedgerQuarantine",
     "LedgerQueue",
     "PopulationRow",
     "RememberedAnswer",

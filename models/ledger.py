@@ -1,7 +1,8 @@
-"""The ledger's tables: queued records, the log's leaves, its stored hashes, its checkpoints.
+"""The ledger's tables: queued records, the log's leaves, its stored hashes, its checkpoints,
+and the records the sequencer quarantined.
 
 Rows are only ever appended, except that a queued record's row is deleted when it is
-sequenced into the log.
+sequenced into the log or quarantined.
 """
 
 from __future__ import annotations
@@ -59,3 +60,23 @@ class LedgerCheckpoint(Base):
     root_hash: Mapped[bytes] = mapped_column(LargeBinary(HASH_BYTES))
     note: Mapped[str] = mapped_column(Text)
     signed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LedgerQuarantine(Base):
+    """A queued record the sequencer refused to log: decided too long before a checkpoint.
+
+    SPEC §13: a record whose ``decided_at`` is older than the latest signed checkpoint's
+    time by more than ``LEDGER_MAX_SKEW_SECONDS`` was written after that checkpoint with a
+    time before it (backdated, or a server clock set back). It leaves the queue for this
+    table, never for the log, and auditors list it at ``GET /v1/ledger/quarantine``. The
+    checkpoint it was measured against is kept with it.
+    """
+
+    __tablename__ = "ledger_quarantine"
+
+    record_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("check_records.id"), primary_key=True, autoincrement=False
+    )
+    quarantined_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    checkpoint_size: Mapped[int] = mapped_column(BigInteger)
+    checkpoint_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -6,8 +6,10 @@ import time
 
 from flask import Flask, g
 from sqlalchemy import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from service import db, migrate
+from service.audit.heavy import install_heavy_slots
 from service.audit.hook import record_audit_access
 from service.config import Settings
 from service.errors import MAX_BODY_BYTES, register_error_handlers
@@ -48,7 +50,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.after_request(record_audit_access)
     register_metrics(app, settings.metrics)
     register_logs(app, settings.request_log, observe_request if settings.metrics else None)
-    install_limiter(app, settings.rate_limit, settings.rate_limit_storage_url)
+    install_heavy_slots(app, settings.audit_heavy_slots)
+    install_limiter(
+        app, settings.rate_limit, settings.rate_limit_anonymous, settings.rate_limit_storage_url
+    )
+    trust_proxies(app, settings.proxy_hops)
     return app
 
 
@@ -70,6 +76,23 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(metrics.blp)
     fhir.register(app)
     app.extensions["jamkesda.openapi_yaml"] = openapi_text(api)
+
+
+def trust_proxies(app: Flask, hops: int) -> None:
+    """Behind ``hops`` reverse proxies, take the client's address and scheme from them.
+
+    Applied last, so that it wraps every other middleware (the request log included) and
+    everything after it sees the client's address (receipt tries, access log, per-address
+    rate limits) and ``https`` (the ``Secure`` cookie, the slip's receipt address). Only
+    ``X-Forwarded-For`` and ``X-Forwarded-Proto`` are read: they are what the nginx of
+    ``deploy/`` sets, replacing whatever the client sent; it passes ``Host`` itself. With
+    0 hops nothing is read, so a client that reaches the server directly cannot choose
+    the address it is counted under.
+    """
+    if hops > 0:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0
+        )
 
 
 def _start_timer() -> None:

@@ -11,7 +11,7 @@ from flask import Flask, current_app, g, request
 from service import db
 from service.clients import Caller, KeyCache, Role, resolve_key
 from service.errors import Problem
-from service.ratelimit.limiter import limit_client
+from service.ratelimit.limiter import checks_keys, limit_address, limit_client
 
 View = TypeVar("View", bound=Callable[..., Any])
 KEY_CACHE = "jamkesda.key_cache"
@@ -57,6 +57,8 @@ def requires(*roles: Role) -> Callable[[View], View]:
             key = _bearer_key()
             client = _caller(key) if key else None
             if client is None:
+                # No valid key: the request counts against its address (SPEC §13).
+                limit_address()
                 raise Problem(401)
             g.client = client
             limit_client(client)
@@ -64,6 +66,6 @@ def requires(*roles: Role) -> Callable[[View], View]:
                 raise Problem(403)
             return view(*args, **kwargs)
 
-        return cast(View, wrapper)
+        return cast(View, checks_keys(wrapper))
 
     return decorate

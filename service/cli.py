@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 import click
 
 from service import config, migrate
@@ -126,14 +129,36 @@ def serve_command(bind: str | None, workers: int | None) -> None:
     from service.server import serve
 
     try:
+        # Only the sequencer process may hold the signing key (SPEC §13): it leaves this
+        # process's environment before gunicorn forks the workers, which get the verifier
+        # key in its place.
+        signing_key = config.withhold_ledger_signing_key(
+            os.environ, config.ledger_sequencer_enabled()
+        )
         # Check the settings here so that a bad one stops start-up with its message.
         settings = config.Settings.from_env()
         check_rate_limit_storage(settings.rate_limit_storage_url)
     except (ConfigError, PolicyError) as exc:
         fail(str(exc), EXIT_USAGE)
+    if signing_key is not None:
+        _serve_again_without(signing_key, bind, workers)
     # The server process's own records (a ledger sequencer restarted) are written safely too.
     install_safe_logging()
     serve(bind, workers)
+
+
+def _serve_again_without(signing_key: str, bind: str | None, workers: int | None) -> None:
+    """Start this server again in this process, the signing key out of its environment.
+
+    A process's first environment stays in its memory, and in ``/proc/<pid>/environ``,
+    which every forked worker would share; ``exec`` replaces both. The key goes on in an
+    anonymous file whose descriptor only the sequencer processes keep (SPEC §13).
+    """
+    os.environ[config.LEDGER_KEY_FD] = str(config.ledger_key_descriptor(signing_key))
+    command = [sys.executable, "-m", "service.cli", "serve"]
+    command += ["--bind", bind] if bind else []
+    command += ["--workers", str(workers)] if workers else []
+    os.execv(sys.executable, command)  # noqa: S606 - this very command, without the key
 
 
 @main.group()
@@ -146,12 +171,12 @@ def openapi() -> None:
 def openapi_write(path: str) -> None:
     """Write the OpenAPI document generated from the code to PATH."""
     from service import create_app
-    from service.ledger.note import generate_signer_key, parse_signer_key
+    from service.ledger.note import generate_signer_key, parse_signer_key, verifier_key
     from service.policy import load_policy
 
     # The document does not depend on the environment: build it from fixed settings.
     signer = parse_signer_key(generate_signer_key(config.DEFAULT_LEDGER_ORIGIN))
-    app = create_app(config.Settings("sqlite://", b"-" * 32, load_policy(), signer))
+    app = create_app(config.Settings("sqlite://", b"-" * 32, load_policy(), verifier_key(signer)))
     with open(path, "w", encoding="utf-8") as file:
         file.write(app.extensions["jamkesda.openapi_yaml"])
     click.echo(f"wrote {path}")

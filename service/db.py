@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, g
@@ -28,6 +30,8 @@ PING_AFTER_IDLE_SECONDS = 10.0
 # a concurrent request with the same Idempotency-Key, answered 409 after this wait (and,
 # in a migration that locks a table, 503 instead of a queue of stuck workers).
 LOCK_TIMEOUT_MS = 2000
+# The files SQLite keeps beside a database: the rollback journal, the WAL and its index.
+_SQLITE_COMPANIONS = ("-journal", "-wal", "-shm")
 
 
 def sqlalchemy_url(url: str) -> str:
@@ -36,6 +40,26 @@ def sqlalchemy_url(url: str) -> str:
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed.render_as_string(hide_password=False)
+
+
+def owner_only_database(path: Path) -> None:
+    """Create the SQLite file ``path`` owner-only (0600) before SQLite does, or tighten it.
+
+    It holds names, birth dates and key hashes. SQLite would create it with the umask's
+    mode (0644: readable by every user of the machine); an empty file is a valid empty
+    database, and SQLite gives its journal, WAL and shared-memory files the mode of the
+    database file. A file of ours found more open (made before this rule) is tightened,
+    with those companions; another user's file is left as it is.
+    """
+    # It exists already, or cannot be made here: SQLite reports the latter when it connects.
+    with suppress(OSError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    for file in (path, *(path.with_name(path.name + end) for end in _SQLITE_COMPANIONS)):
+        # Absent, or on a file system that cannot change it: nothing to tighten.
+        with suppress(OSError):
+            found = file.stat()
+            if found.st_uid == os.getuid() and found.st_mode & 0o077:
+                file.chmod(0o600)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -77,6 +101,9 @@ def make_engine(url: str, lock_timeout_ms: int | None = None) -> Engine:
     """
     url = sqlalchemy_url(url)
     if url.startswith("sqlite"):
+        database = make_url(url).database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            owner_only_database(Path(database))
         engine = create_engine(url)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

@@ -8,15 +8,17 @@ import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import click
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from models import Client, Snapshot
 from service import clock, config
 from service.clients import Role, create_client
 from service.commands import EXIT_BAD_DATA, EXIT_USAGE, fail, unit_of_work
-from service.facts import snapshots_in_force
 from service.fhir.codes import NIK_SYSTEM
 from service.imports import ImportRejected, ImportResult, import_file
 from service.ledger.note import verifier_key
@@ -217,32 +219,72 @@ def render(result: DemoResult, where: Path | None, verifier: str) -> str:
 
 
 def key_file(env: Mapping[str, str] = os.environ) -> Path | None:
-    """Where the demo keeps its text: beside the SQLite file it loads, or nowhere.
+    """Where the demo keeps its text: ``instance/demo.txt`` for the SQLite default, or nowhere.
 
-    The keys are valid only in the database the demo loaded, so their file sits beside it:
-    ``demo.txt`` in ``instance/`` for the embedded default (the file ``make run`` shows
-    again), ``<name>.demo.txt`` beside any other SQLite file. A database served elsewhere
-    (PostgreSQL) or in memory gets no file: its keys are printed only, and ``make run``'s
-    file is never overwritten with keys that its database does not hold.
+    The file exists for ``make run``, which serves only the embedded default and shows the
+    file again on its next run; it sits in the owner-only instance folder beside the
+    database whose keys it holds. Any other database (PostgreSQL, another SQLite file, one
+    in memory) gets no file: its keys are printed only, as ``jamkesda clients create``
+    prints its key, and never written into the project's folder (site-packages for a normal
+    install) nor over ``make run``'s file.
     """
     url = make_url(config.database_url(env))
     if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
         return None
-    database = Path(url.database).resolve()
     default = config.instance_dir(env).resolve() / config.DEFAULT_DATABASE_FILE
-    if database == default:
-        return default.parent / "demo.txt"
-    return database.with_name(f"{database.stem}.demo.txt")
+    if Path(url.database).resolve() != default:
+        return None
+    return default.parent / "demo.txt"
 
 
 def write_private(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` readable and writable by the owner only (mode 0600)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-        # An existing file keeps its mode when opened: tighten it before writing keys into it.
-        os.fchmod(descriptor, 0o600)
-        file.write(text)
+    """Write ``text`` to ``path`` readable and writable by the owner only (mode 0600).
+
+    The text goes to a new file that ``mkstemp`` creates 0600 (never a moment readable by
+    others), which then replaces ``path``: an older file of another mode, or a link put in
+    its place, is replaced, not written through.
+    """
+    folder = config.private_folder(path.parent)
+    descriptor, written = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.replace(written, path)
+    except BaseException:
+        Path(written).unlink(missing_ok=True)
+        raise
+
+
+def found_in(session: Session) -> str | None:
+    """What the database holds that the demo must not load into unasked, or None if empty.
+
+    Any API client or any import (of any source) means the database is in use: the demo
+    would put synthetic residents in force and create auditor and admin keys there.
+    """
+    clients = session.scalar(select(func.count()).select_from(Client)) or 0
+    imports = session.scalar(select(func.count()).select_from(Snapshot)) or 0
+    if not clients and not imports:
+        return None
+    held = [
+        f"{count} {noun}{'' if count == 1 else 's'}"
+        for count, noun in ((clients, "API client"), (imports, "import"))
+        if count
+    ]
+    return " and ".join(held)
+
+
+def _refuse(found: str, where: Path | None) -> NoReturn:
+    """Stop with exit 2, saying what the database holds and how to load the demo anyway."""
+    kept = f"kept in {where}" if where else "printed when it ran"
+    # The SQLite default is ``make run``'s, which starts over from an empty folder.
+    over = f" To start over, delete {where.parent}." if where else ""
+    fail(
+        f"the database already holds {found}; the demo loads synthetic residents and "
+        "creates keys (admin and auditor too) only into an empty database. If the demo "
+        f"loaded it, its keys were {kept}; create more with `jamkesda clients create`."
+        f"{over} To load the demo into this database anyway, run `jamkesda demo --force`.",
+        EXIT_USAGE,
+    )
 
 
 def _progress(message: str) -> None:
@@ -260,8 +302,13 @@ def _progress(message: str) -> None:
 @click.option(
     "--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Seed of the generator."
 )
-def demo_command(residents: int, seed: int) -> None:
-    """Load a synthetic Kukar data set (once) and create one API key per role."""
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Load even into a database that has API clients or imports (never in production).",
+)
+def demo_command(residents: int, seed: int, force: bool) -> None:
+    """Load a synthetic Kukar data set into an empty database and create one key per role."""
     where = key_file()
     try:
         verifier = verifier_key(config.ledger_signer())
@@ -270,14 +317,9 @@ def demo_command(residents: int, seed: int) -> None:
         fail(str(exc), EXIT_USAGE)
     try:
         with unit_of_work() as session:
-            if snapshots_in_force(session).population is not None:
-                kept = f"kept in {where}" if where else "printed when it ran"
-                fail(
-                    "the database already holds population data; the demo loads its data "
-                    f"only once. Its keys were {kept}; create more with "
-                    "`jamkesda clients create`.",
-                    EXIT_USAGE,
-                )
+            found = found_in(session)
+            if found and not force:
+                _refuse(found, where)
             with tempfile.TemporaryDirectory(prefix="jamkesda-demo-") as folder:
                 result = run_demo(session, Path(folder), residents, seed, hash_key, _progress)
     except ImportRejected as exc:

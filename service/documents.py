@@ -58,13 +58,15 @@ def audit_document(
     client_name: str | None,
     zone: tzinfo,
     leaf_index: int | None = None,
+    quarantined: bool = False,
 ) -> dict[str, Any]:
     """An ``AuditRecord``: the check's answer plus who asked, how, and on which data.
 
     A refused request (``INVALID_REQUEST``) decided nothing: it has no dispute, and its
     ``errors`` say which fields were wrong. A facility or client whose name is None (none
     named, or not on file) is shown as null. ``leaf_index`` is the record's place in the
-    ledger, None until it is sequenced.
+    ledger, None until it is sequenced; a ``quarantined`` record is never sequenced, and
+    says so (SPEC §13).
     """
     document = check_document(record, snapshots, zone)
     if record.decision == Outcome.INVALID_REQUEST.value:
@@ -98,8 +100,17 @@ def audit_document(
         },
         "latency_ms": record.latency_ms,
         "errors": record.errors,
-        "ledger": None if leaf_index is None else {"leaf_index": leaf_index},
+        "ledger": ledger_ref(leaf_index, quarantined),
     }
+
+
+def ledger_ref(leaf_index: int | None, quarantined: bool) -> dict[str, Any] | None:
+    """An ``AuditRecord``'s ``ledger``: its leaf, its quarantine, or None while queued."""
+    if leaf_index is not None:
+        return {"leaf_index": leaf_index}
+    if quarantined:
+        return {"leaf_index": None, "quarantined": True}
+    return None
 
 
 def snapshot_document(snapshot: Snapshot, zone: tzinfo) -> dict[str, Any]:

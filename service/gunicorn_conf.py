@@ -20,6 +20,10 @@ timeout = int(os.environ.get("JAMKESDA_WORKER_TIMEOUT", "30"))
 graceful_timeout = 20
 # The body limit is 64 KiB; headers stay small too.
 limit_request_line = 8190
+# gunicorn itself believes X-Forwarded-Proto from 127.0.0.1 by default, so any local
+# process could make a plain request look like HTTPS. Only the app's PROXY_HOPS decides
+# which forwarded headers count (``service.trust_proxies``), for the address and the scheme.
+forwarded_allow_ips = ""
 # No access log of gunicorn's: the app writes one JSON line per request itself (SPEC §11,
 # ``service/logs``), with its route's pattern, never its path or query. The error log
 # stays, written so that no request data reaches it (``SafeGunicornLogger``).
@@ -36,6 +40,7 @@ key_cache_seconds = float(os.environ.get("JAMKESDA_KEY_CACHE_SECONDS", "10"))
 # lock lets only one sequencer (of any server) work at a time. LEDGER_SEQUENCER=off leaves
 # records queued, for a server that must not sequence or for measuring what it costs.
 ledger_sequencer = os.environ.get("LEDGER_SEQUENCER", "on").strip().lower() != "off"
+# (``service.config.ledger_sequencer_enabled`` reads it the same way, for ``jamkesda serve``.)
 ledger_sequence_seconds = float(os.environ.get("LEDGER_SEQUENCE_INTERVAL", "0.5"))
 
 
@@ -57,6 +62,13 @@ def child_exit(server: Any, worker: Any) -> None:
     from service.metrics.directory import forget_worker
 
     forget_worker(worker.pid)
+
+
+def post_fork(server: Any, worker: Any) -> None:
+    """Close the ledger signing key's descriptor in the worker: only the sequencer reads it."""
+    from service.config import forget_ledger_key_descriptor
+
+    forget_ledger_key_descriptor()
 
 
 def post_worker_init(worker: Any) -> None:

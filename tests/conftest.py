@@ -20,7 +20,7 @@ from models import Base
 from service import create_app, migrate
 from service.config import Settings
 from service.db import make_engine, sqlalchemy_url
-from service.ledger.note import generate_signer_key, parse_signer_key
+from service.ledger.note import generate_signer_key, parse_signer_key, verifier_key
 from service.policy import load_policy
 from service.ratelimit.rates import Rate
 from tests.factories import TEST_NIK_HASH_KEY as TEST_NIK_HASH_KEY
@@ -46,6 +46,8 @@ TEST_RATE_LIMIT = Rate(1_000_000, "s")
 # One ledger key per test run, under its own origin.
 TEST_LEDGER_SIGNING_KEY = generate_signer_key("test.jamkesda/ledger")
 TEST_LEDGER_SIGNER = parse_signer_key(TEST_LEDGER_SIGNING_KEY)
+# What the web app gets: only the public key (SPEC §13).
+TEST_LEDGER_VERIFIER_KEY = verifier_key(TEST_LEDGER_SIGNER)
 
 
 @pytest.fixture(scope="session")
@@ -93,10 +95,12 @@ def env(database_url: str, tmp_path: Path) -> dict[str, str]:
         "DATABASE_URL": database_url,
         "NIK_HASH_KEY": TEST_NIK_HASH_KEY,
         "LEDGER_SIGNING_KEY": TEST_LEDGER_SIGNING_KEY,
+        "LEDGER_VERIFIER_KEY": TEST_LEDGER_VERIFIER_KEY,
         "CONSOLE_SECRET_KEY": TEST_CONSOLE_SECRET_KEY,
         "JAMKESDA_INSTANCE": str(tmp_path / "instance"),
         # Tests send bursts far beyond a desk's; the rate limits' own tests set theirs.
         "RATE_LIMIT": str(TEST_RATE_LIMIT),
+        "RATE_LIMIT_ANONYMOUS": str(TEST_RATE_LIMIT),
     }
 
 
@@ -107,9 +111,10 @@ def settings(database_url: str) -> Settings:
         database_url,
         TEST_NIK_HASH_KEY.encode(),
         load_policy(),
-        TEST_LEDGER_SIGNER,
+        TEST_LEDGER_VERIFIER_KEY,
         console_secret_key=TEST_CONSOLE_SECRET_KEY,
         rate_limit=TEST_RATE_LIMIT,
+        rate_limit_anonymous=TEST_RATE_LIMIT,
     )
 
 

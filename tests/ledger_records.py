@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, CursorResult, Engine, Table, insert, select
 from sqlalchemy.orm import Session
 
 from models import CheckRecord, Client, LedgerEntry, LedgerHash, LedgerQueue
@@ -24,7 +24,9 @@ def add_old_schema_client(session: Session) -> Client:
     session, only the values ``record_values`` needs.
     """
     values = {"name": "desk", "role": "desk", "key_hash": "0" * 64, "created_at": clock.now()}
-    inserted = session.execute(insert(Client.__table__).values(**values)).inserted_primary_key
+    table = cast(Table, Client.__table__)
+    result = session.execute(insert(table).values(**values))
+    inserted = cast(CursorResult[Any], result).inserted_primary_key
     assert inserted is not None
     return Client(id=inserted[0], facility_code=None, **values)
 

@@ -13,7 +13,7 @@ from service import create_app, migrate
 from service.config import Settings
 from service.db import make_engine
 from service.policy import load_policy
-from tests.conftest import RESIDENT, TEST_LEDGER_SIGNER, TEST_NIK_HASH_KEY, bearer
+from tests.conftest import RESIDENT, TEST_LEDGER_VERIFIER_KEY, TEST_NIK_HASH_KEY, bearer
 from tests.factories import add_facility, add_key, add_membership, add_person, add_snapshot
 from tests.private_postgres import private_postgres
 
@@ -35,7 +35,7 @@ def test_a_batch_while_postgresql_is_stopped_is_503_and_leaves_no_record() -> No
                 add_membership(session, add_snapshot(session, "jamkesda"), RESIDENT)
                 session.commit()
             settings = Settings(
-                server.url, TEST_NIK_HASH_KEY.encode(), load_policy(), TEST_LEDGER_SIGNER
+                server.url, TEST_NIK_HASH_KEY.encode(), load_policy(), TEST_LEDGER_VERIFIER_KEY
             )
             http = create_app(settings, engine).test_client()
             batch = {"checks": [{"nik": RESIDENT}, {"nik": "1"}]}

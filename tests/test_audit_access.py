@@ -17,6 +17,7 @@ from service.clients import KEY_PREFIX
 from tests.audit_records import UNKNOWN, client_of, post_check
 from tests.conftest import bearer
 from tests.factories import refusing_inserts
+from tests.ledger_records import sequence_all
 
 
 def access_log(http: FlaskClient, keys: dict[str, str], **params: Any) -> Any:
@@ -59,10 +60,13 @@ def test_every_request_is_recorded_with_client_path_query_and_status(
     http: FlaskClient,
     keys: dict[str, str],
     session: Session,
+    engine: Engine,
     path: str,
     credential: str,
     status: int,
 ) -> None:
+    # The sequencer signs the first checkpoint, which the API serves (SPEC §13).
+    sequence_all(engine, checkpoint=False)
     key = {"none": None, "unknown": KEY_PREFIX + secrets.token_urlsafe(32)}.get(
         credential, keys.get(credential)
     )

@@ -10,7 +10,7 @@ import pytest
 from service import config
 from service.config import ConfigError, Settings
 from service.db import sqlalchemy_url
-from service.ledger.note import generate_signer_key
+from service.ledger.note import generate_signer_key, parse_signer_key, verifier_key
 from service.policy import PolicyError
 
 REPO_DIR = Path(__file__).resolve().parent.parent
@@ -91,14 +91,15 @@ def test_settings_read_everything_and_load_the_bundled_policy(tmp_path: Path) ->
     env = {
         "DATABASE_URL": url,
         "NIK_HASH_KEY": LONG_KEY,
-        "LEDGER_SIGNING_KEY": LEDGER_KEY,
+        # The web app needs only the public key (SPEC §13).
+        "LEDGER_VERIFIER_KEY": verifier_key(parse_signer_key(LEDGER_KEY)),
         "CONSOLE_SECRET_KEY": LONG_KEY,
     }
     settings = Settings.from_env(env)
     assert settings.database_url == url
     assert settings.nik_hash_key == LONG_KEY.encode("utf-8")
     assert settings.policy.version == "kukar-2025.1"
-    assert settings.ledger_signer.name == "test.example/log"
+    assert settings.ledger_verifier_key == env["LEDGER_VERIFIER_KEY"]
     assert settings.ledger_checkpoint_interval == 10
     assert settings.console_secret_key == LONG_KEY
 

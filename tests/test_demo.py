@@ -23,7 +23,7 @@ from service.demo import DemoResult, demo_command, key_file, run_demo, write_pri
 from service.facts import load_facts, snapshots_in_force
 from service.policy import load_policy
 from service.synthetic import Kind
-from tests.factories import TEST_NIK_HASH_KEY
+from tests.factories import TEST_NIK_HASH_KEY, add_facility, add_key
 
 RESIDENTS = 300
 KEY_LINE = re.compile(r"^(desk|integration|auditor|admin)\s+(jk_\S+)", re.MULTILINE)
@@ -137,29 +137,53 @@ def test_demo_on_the_sqlite_default_keeps_its_text_in_instance_demo_txt(
         database.dispose()
 
 
-def test_demo_on_another_database_leaves_make_runs_keys_alone(
+def test_demo_on_another_database_prints_its_keys_and_writes_no_file(
     env: dict[str, str], engine: Engine, database_url: str
 ) -> None:
+    """Issue 14, finding 7: on PostgreSQL it wrote the keys to the project's instance/demo.txt.
+
+    With DATABASE_URL on PostgreSQL (or on a SQLite file of its own), the empty database is
+    loaded, the keys are printed only, and no file is written: not in the instance folder,
+    not beside the database, and ``make run``'s file keeps its own keys.
+    """
     make_runs = Path(env["JAMKESDA_INSTANCE"]) / "demo.txt"
     make_runs.parent.mkdir(parents=True, exist_ok=True)
     make_runs.write_text("make run's keys\n", encoding="utf-8")
+    beside = Path(make_url(database_url).database or "").resolve().parent
+    before = sorted(beside.iterdir()) if make_url(database_url).database else []
 
     result = run_command(env, "--residents", str(RESIDENTS))
 
     assert result.exit_code == 0, result.stderr
-    assert make_runs.read_text(encoding="utf-8") == "make run's keys\n"
+    assert key_file(env) is None
+    assert "(printed only, kept nowhere: copy them now)" in result.stdout
     assert len(KEY_LINE.findall(result.stdout)) == 4
-    kept = key_file(env)
-    if make_url(database_url).get_backend_name() == "sqlite":
-        # Beside the SQLite file whose clients the keys are: test.db -> test.demo.txt.
-        database = Path(make_url(database_url).database or "")
-        assert kept == database.resolve().with_name(f"{database.stem}.demo.txt")
-        assert kept.read_text(encoding="utf-8") == result.stdout
-        assert stat.S_IMODE(kept.stat().st_mode) == 0o600
-    else:
-        assert kept is None
-        assert "(printed only, kept nowhere: copy them now)" in result.stdout
-        assert sorted(p.name for p in make_runs.parent.iterdir()) == ["demo.txt"]
+    assert make_runs.read_text(encoding="utf-8") == "make run's keys\n"
+    assert sorted(p.name for p in make_runs.parent.iterdir()) == ["demo.txt"]
+    if make_url(database_url).database:
+        assert not [p for p in sorted(beside.iterdir()) if p not in before and "demo" in p.name]
+
+
+def listing(folder: Path) -> list[tuple[str, float]]:
+    """The names and modification times in ``folder`` (nothing if it does not exist)."""
+    if not folder.is_dir():
+        return []
+    return sorted((path.name, path.stat().st_mtime) for path in folder.iterdir())
+
+
+def test_demo_on_another_database_writes_nothing_into_the_projects_instance_folder(
+    env: dict[str, str], engine: Engine
+) -> None:
+    """Without JAMKESDA_INSTANCE the folder is the project's (site-packages when installed)."""
+    project_instance = config.PROJECT_DIR / "instance"
+    before = listing(project_instance)
+    without_instance = {k: v for k, v in env.items() if k != "JAMKESDA_INSTANCE"}
+
+    result = run_command(without_instance, "--residents", str(RESIDENTS))
+
+    assert result.exit_code == 0, result.stderr
+    assert "(printed only, kept nowhere: copy them now)" in result.stdout
+    assert listing(project_instance) == before
 
 
 @pytest.mark.parametrize(
@@ -167,13 +191,13 @@ def test_demo_on_another_database_leaves_make_runs_keys_alone(
     [
         ("", "instance/demo.txt"),
         ("sqlite:///{instance}/jamkesda.db", "instance/demo.txt"),
-        ("sqlite:///{tmp}/elsewhere/trial.db", "elsewhere/trial.demo.txt"),
+        ("sqlite:///{tmp}/elsewhere/trial.db", None),
         ("sqlite://", None),
         ("sqlite:///:memory:", None),
         ("postgresql://postgres@127.0.0.1:5432/jamkesda", None),
     ],
 )
-def test_demo_key_file_is_beside_the_database_it_describes(
+def test_only_the_sqlite_default_gets_a_key_file(
     tmp_path: Path, url: str, expected: str | None
 ) -> None:
     env = {
@@ -188,18 +212,83 @@ def test_second_demo_is_refused_with_exit_2_and_changes_nothing(
 ) -> None:
     first = run_command(env, "--residents", str(RESIDENTS))
     assert first.exit_code == 0, first.stderr
-    kept = key_file(env)
-    before = kept.read_text(encoding="utf-8") if kept else None
 
     second = run_command(env, "--residents", str(RESIDENTS), "--seed", "99")
 
     assert second.exit_code == 2
-    assert "already holds population data" in second.stderr
-    assert (f"were kept in {kept};" if kept else "were printed when it ran;") in second.stderr
+    assert "already holds 4 API clients and 4 imports" in second.stderr
+    assert "were printed when it ran;" in second.stderr
+    assert "`jamkesda demo --force`" in second.stderr
     assert count(session, Snapshot) == 4
     assert count(session, Client) == 4
-    assert (kept.read_text(encoding="utf-8") if kept else None) == before
     assert not (Path(env["JAMKESDA_INSTANCE"]) / "demo.txt").exists()
+
+
+def test_demo_refuses_a_database_with_one_client_unless_forced(
+    env: dict[str, str], engine: Engine, session: Session
+) -> None:
+    """Issue 14, finding 7: on a production database with only its keys, the demo put
+    synthetic residents in force and created auditor and admin keys."""
+    add_key(session, "admin")
+    session.commit()
+
+    refused = run_command(env, "--residents", str(RESIDENTS))
+
+    assert refused.exit_code == 2
+    assert "the database already holds 1 API client;" in refused.stderr
+    assert "--force" in refused.stderr
+    assert refused.stdout == ""
+    assert (count(session, Client), count(session, Snapshot), count(session, PopulationRow)) == (
+        1,
+        0,
+        0,
+    )
+    assert not Path(env["JAMKESDA_INSTANCE"], "demo.txt").exists()
+    # The counts' transaction would hold the tables the import alters (PostgreSQL).
+    session.rollback()
+
+    forced = run_command(env, "--residents", str(RESIDENTS), "--force")
+
+    assert forced.exit_code == 0, forced.stderr
+    assert len(KEY_LINE.findall(forced.stdout)) == 4
+    assert (count(session, Client), count(session, PopulationRow)) == (5, RESIDENTS)
+
+
+def test_demo_refuses_a_database_with_one_import(
+    env: dict[str, str], engine: Engine, session: Session
+) -> None:
+    add_facility(session, "1040001", "Puskesmas Loa Janan")
+    session.commit()
+
+    refused = run_command(env, "--residents", str(RESIDENTS))
+
+    assert refused.exit_code == 2
+    assert "the database already holds 1 import;" in refused.stderr
+    assert (count(session, Client), count(session, Snapshot)) == (0, 1)
+
+
+def test_forced_demo_on_the_sqlite_default_replaces_its_key_file(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    default = {**env, "DATABASE_URL": ""}
+    database = make_engine(config.database_url(default))
+    try:
+        migrate.upgrade(database)
+        first = run_command(default, "--residents", str(RESIDENTS))
+        assert first.exit_code == 0, first.stderr
+        kept = tmp_path / "instance" / "demo.txt"
+        kept.chmod(0o644)
+
+        assert run_command(default, "--residents", str(RESIDENTS)).exit_code == 2
+        assert kept.read_text(encoding="utf-8") == first.stdout
+        forced = run_command(default, "--residents", str(RESIDENTS), "--force")
+
+        assert forced.exit_code == 0, forced.stderr
+        assert kept.read_text(encoding="utf-8") == forced.stdout != first.stdout
+        assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+        assert sorted(p.name for p in kept.parent.iterdir() if "demo" in p.name) == ["demo.txt"]
+    finally:
+        database.dispose()
 
 
 def test_demo_with_too_few_residents_is_bad_usage(env: dict[str, str], engine: Engine) -> None:

@@ -20,7 +20,7 @@ from service import create_app
 from service.config import Settings
 from service.db import make_engine
 from service.policy import load_policy
-from tests.conftest import TEST_LEDGER_SIGNER, TEST_NIK_HASH_KEY
+from tests.conftest import TEST_LEDGER_VERIFIER_KEY, TEST_NIK_HASH_KEY
 
 JAMKESDA = str(Path(sys.executable).with_name("jamkesda"))
 COMMITTED_OPENAPI = Path(__file__).resolve().parent.parent / "openapi.yaml"
@@ -32,7 +32,7 @@ HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "tra
 def app_on(url: str) -> tuple[Flask, Engine]:
     """An app whose database is ``url``, and its engine (the caller disposes of it)."""
     engine = make_engine(url)
-    settings = Settings(url, TEST_NIK_HASH_KEY.encode(), load_policy(), TEST_LEDGER_SIGNER)
+    settings = Settings(url, TEST_NIK_HASH_KEY.encode(), load_policy(), TEST_LEDGER_VERIFIER_KEY)
     return create_app(settings, engine), engine
 
 

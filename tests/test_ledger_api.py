@@ -19,7 +19,7 @@ from service.ledger.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from service.ledger.note import Checkpoint, parse_checkpoint, verify_note
+from service.ledger.note import Checkpoint, checkpoint_time, parse_checkpoint, verify_note
 from service.ledger.store import MAX_ENTRIES
 from tests.audit_records import client_of
 from tests.conftest import TEST_LEDGER_SIGNER, bearer
@@ -63,11 +63,23 @@ def test_the_key_is_the_configured_signers_verifier_key_as_text(
     assert unb64(key) == b"\x01" + TEST_LEDGER_SIGNER.public_key
 
 
-def test_an_empty_log_has_a_signed_checkpoint_of_size_zero(
-    http: FlaskClient, keys: dict[str, str]
+def test_an_empty_log_has_a_signed_checkpoint_of_size_zero_once_the_sequencer_ran(
+    http: FlaskClient, keys: dict[str, str], engine: Engine
 ) -> None:
+    # The web app holds no signing key (SPEC §13): the sequencer signs the empty log's
+    # checkpoint in its first round, and the API serves what it stored.
+    before = get(http, keys, "/v1/ledger/checkpoint")
+    assert before.status_code == 503
+    assert before.get_json()["code"] == "CHECKPOINT_UNAVAILABLE"
+    assert before.headers["Retry-After"] == "1"
+    sequence_all(engine, checkpoint=False)
     checkpoint = signed_checkpoint(http, keys)
-    assert checkpoint == Checkpoint(TEST_LEDGER_SIGNER.name, 0, EMPTY_ROOT)
+    assert (checkpoint.origin, checkpoint.size, checkpoint.root) == (
+        TEST_LEDGER_SIGNER.name,
+        0,
+        EMPTY_ROOT,
+    )
+    assert checkpoint_time(checkpoint) is not None
     again = get(http, keys, "/v1/ledger/checkpoint").get_data()
     assert again == get(http, keys, "/v1/ledger/checkpoint").get_data()
 

@@ -22,9 +22,11 @@ def test_without_database_url_a_signing_key_is_generated_once_into_the_instance_
     env = {"JAMKESDA_INSTANCE": str(tmp_path / "instance")}
     first = config.ledger_signer(env)
     assert first.name == config.DEFAULT_LEDGER_ORIGIN
-    [file] = (tmp_path / "instance").iterdir()
-    assert file.name == "ledger_signing_key"
-    assert stat.S_IMODE(file.stat().st_mode) == 0o600
+    files = {file.name: file for file in (tmp_path / "instance").iterdir()}
+    # The public half beside it is what the web workers read (SPEC §13).
+    assert set(files) == {"ledger_signing_key", "ledger_verifier_key"}
+    assert stat.S_IMODE(files["ledger_signing_key"].stat().st_mode) == 0o600
+    assert config.ledger_verifier_key(env) == verifier_key(first)
     assert config.ledger_signer(env).public_key == first.public_key
     other = config.ledger_signer({"JAMKESDA_INSTANCE": str(tmp_path / "other")})
     assert other.public_key != first.public_key

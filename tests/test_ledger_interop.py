@@ -3,7 +3,10 @@
 ``tests/interop/tlogcheck.go`` uses ``golang.org/x/mod/sumdb/note`` and ``sumdb/tlog``,
 the code behind sum.golang.org, which shares nothing with ``service.ledger``. It checks
 the signed checkpoints the API serves, rebuilds the tree from ``/v1/ledger/entries``, and
-checks every inclusion and consistency proof. The checker is built from Debian's packages
+checks every inclusion and consistency proof. Our checkpoints carry a signed extension
+line, ``time <Unix seconds>`` (SPEC §13): ``note.Open`` checks the signature over the
+whole text, and the tree is read from the first three lines, since ``tlog.ParseTree``
+takes only Go's own origin and exactly three lines. The checker is built from Debian's packages
 ``golang-go`` and ``golang-golang-x-mod-dev``; ``.ci/run`` installs them, so in CI this
 test always runs.
 """
@@ -24,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from models import CheckRecord
 from service.ledger.note import (
+    Checkpoint,
     format_checkpoint,
     generate_signer_key,
     parse_checkpoint,
@@ -31,7 +35,7 @@ from service.ledger.note import (
     sign_note,
 )
 from tests.audit_records import client_of
-from tests.conftest import bearer
+from tests.conftest import TEST_LEDGER_SIGNER, bearer
 from tests.ledger_records import add_records, sequence_all
 
 SOURCE = Path(__file__).resolve().parent / "interop" / "tlogcheck.go"
@@ -190,3 +194,29 @@ def test_go_sumdb_sees_a_record_changed_in_the_database(
     assert result.returncode == 1
     assert "FAIL the entries' root of size 13 differs from the signed checkpoint's" in result.stdout
     assert "FAIL the entries' root of size 16 differs" in result.stdout
+
+
+def test_go_sumdb_signature_covers_the_time_line(
+    tlogcheck: Path, tmp_path: Path, log: dict[str, Any]
+) -> None:
+    # SPEC §13: the signing time is an extension line after the root hash, which C2SP
+    # allows; Go's note.Open checks the signature over it like over the rest of the text.
+    text, _blank, signature = log["latest_checkpoint"].partition("\n\n")
+    origin, size, root, time_line = text.split("\n")
+    assert time_line.startswith("time ")
+    seconds = int(time_line.removeprefix("time "))
+    log["latest_checkpoint"] = f"{origin}\n{size}\n{root}\ntime {seconds - 86400}\n\n{signature}"
+    result = run(tlogcheck, tmp_path, log)
+    assert result.returncode == 1
+    assert "FAIL latest checkpoint: invalid signature for key" in result.stdout
+
+
+def test_go_checker_requires_the_time_line(
+    tlogcheck: Path, tmp_path: Path, log: dict[str, Any]
+) -> None:
+    latest = parse_checkpoint(log["latest_checkpoint"].split("\n\n")[0] + "\n")
+    without = Checkpoint(latest.origin, latest.size, latest.root)
+    log["latest_checkpoint"] = sign_note(format_checkpoint(without), TEST_LEDGER_SIGNER)
+    result = run(tlogcheck, tmp_path, log)
+    assert result.returncode == 1
+    assert "FAIL latest checkpoint: no signed line 'time <Unix seconds>'" in result.stdout

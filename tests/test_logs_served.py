@@ -14,6 +14,7 @@ import re
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -309,3 +310,26 @@ def test_served_request_ids_are_echoed_when_good_and_replaced_never_echoed_when_
     for name, generated in replaced.items():
         assert len(lines[generated]) == 1, name
         assert bad[name] not in output, name
+
+
+def test_a_line_break_in_a_path_cannot_forge_a_log_line(
+    env: dict[str, str], engine: Engine, tmp_path: Path
+) -> None:
+    # Issue 14, finding 8: gunicorn's access log wrote the decoded path, so %0D%0A in a
+    # path started a new line of the attacker's making, and a NIK in a path was logged.
+    forged = '{"time": "2026-01-01", "request_id": "forged", "status": 200}'
+    log = tmp_path / "server.log"
+    with running_server(env, log) as base:
+        for path in (
+            "/v1/checks/%0D%0A" + quote(forged, safe=""),
+            "/v1/audit/checks/%0A" + quote(forged, safe="") + "%0A",
+            f"/v1/checks/{NIK}",
+        ):
+            assert requests.get(base + path, timeout=10).status_code in (401, 404)
+    output, lines = read_log(log)
+    assert "forged" not in lines
+    assert "forged" not in output
+    assert NIK not in output
+    # Every line of the server's output is a whole JSON line or a line of gunicorn's own.
+    for raw in output.splitlines():
+        assert raw.startswith(("{", "[")), raw

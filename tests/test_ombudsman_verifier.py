@@ -62,13 +62,13 @@ SUMDB_NOTE = (
 )
 
 
-def record_leaf(number: int) -> bytes:
+def record_leaf(number: int, decided_at: datetime | None = None) -> bytes:
     """The leaf of a refused check with random pseudonymised values, as the service logs it."""
     return encode_leaf(
         {
             "id": number + 1,
             "check_id": new_check_id(),
-            "decided_at": DECIDED + timedelta(seconds=number),
+            "decided_at": decided_at or DECIDED + timedelta(seconds=number),
             "nik_hash": secrets.token_hex(32),
             "nik_masked": "6402**********01",
             "facility_code": "1040001",
@@ -143,12 +143,13 @@ class FakeLedger:
         """The stored hashes at these indexes."""
         return [self.hashes[index] for index in indexes]
 
-    def sign(self) -> str:
-        """Sign a checkpoint of everything sequenced so far."""
+    def sign(self, seconds: int | None = None) -> str:
+        """Sign a checkpoint of everything sequenced so far (with a time line if given)."""
         self.size = len(self.entries)
         root = merkle.tree_hash(self.size, self.read_hashes)
+        extensions = () if seconds is None else (f"time {seconds}",)
         self.checkpoint = sign_note(
-            format_checkpoint(Checkpoint(ORIGIN, self.size, root)), self.signer
+            format_checkpoint(Checkpoint(ORIGIN, self.size, root, extensions)), self.signer
         )
         return self.checkpoint
 
@@ -717,3 +718,70 @@ def test_script_imports_only_the_standard_library_requests_and_cryptography() ->
         )
     }
     assert imported - set(sys.stdlib_module_names) == {"requests", "cryptography"}
+
+
+# Time is bound in the ledger (SPEC §13): a leaf forged into the log with an old decision
+# time, past the sequencer's quarantine, by someone holding the database and the key.
+THREE_MONTHS = timedelta(days=91)
+
+
+def test_backdated_entry_is_named_by_its_index(api: LedgerApi, tmp_path: Path) -> None:
+    forged = record_leaf(20, decided_at=DECIDED - THREE_MONTHS)
+    api.ledger.append(forged)
+    api.ledger.sign(int((DECIDED + timedelta(minutes=1)).timestamp()))
+    result = verify(api.url, tmp_path, "--entries")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert (
+        f"FAIL  entry index 20, check {check_id_of(forged)}: decided 2025-12-02 01:00:00 UTC, "
+        "more than 300 s before entry index 19 (2026-03-03 01:00:19 UTC), which precedes it"
+    ) in result.stdout
+    # Without --entries no decision time is read, and the log itself is sound.
+    assert verify(api.url, tmp_path).returncode == 0
+
+
+def test_entry_decided_before_the_kept_checkpoint_it_follows_is_named(
+    api: LedgerApi, tmp_path: Path
+) -> None:
+    signed_at = DECIDED + timedelta(hours=1)
+    earlier = kept(tmp_path, api.ledger.sign(int(signed_at.timestamp())))
+    # Later than every entry before it, but ten minutes before the checkpoint it follows.
+    api.ledger.append(record_leaf(20, decided_at=signed_at - timedelta(minutes=10)))
+    api.ledger.sign(int((signed_at + timedelta(minutes=1)).timestamp()))
+    result = verify(api.url, tmp_path, "--checkpoint", earlier, "--entries")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "FAIL  entry index 20, check " in result.stdout
+    assert "before your kept checkpoint of 20 entries was signed" in result.stdout
+    # A looser tolerance, given by the auditor, lets it pass.
+    looser = verify(api.url, tmp_path, "--checkpoint", earlier, "--entries", "--max-skew", "900")
+    assert looser.returncode == 0, looser.stdout
+
+
+def test_entries_out_of_order_within_the_tolerance_verify(api: LedgerApi, tmp_path: Path) -> None:
+    api.ledger.append(record_leaf(20, decided_at=DECIDED - timedelta(seconds=100)))
+    api.ledger.sign(int(DECIDED.timestamp()) + 60)
+    result = verify(api.url, tmp_path, "--entries")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no entry goes back in time by more than 300 s" in result.stdout
+
+
+def test_current_checkpoint_signed_long_before_the_kept_one_fails(
+    api: LedgerApi, tmp_path: Path
+) -> None:
+    earlier = kept(tmp_path, api.ledger.sign(int(DECIDED.timestamp()) + 3600))
+    api.ledger.append(record_leaf(20))
+    api.ledger.sign(int(DECIDED.timestamp()))
+    result = verify(api.url, tmp_path, "--checkpoint", earlier)
+    assert result.returncode == 1
+    assert "its time goes back" in result.stdout
+
+
+def test_script_reads_the_time_line_the_service_signs(script: ModuleType) -> None:
+    text = format_checkpoint(Checkpoint(ORIGIN, 0, merkle.EMPTY_ROOT, ("time 1764979200",)))
+    key = script.parse_verifier_key(VERIFIER_KEY)
+    opened = script.open_checkpoint(sign_note(text, SIGNER).encode(), key)
+    assert opened.time == 1764979200
+    assert "signed 2025-12-06 00:00:00 UTC" in opened.describe()
+    for bad in ("time soon", "time 01"):
+        note = sign_note(text.replace("time 1764979200", bad), SIGNER)
+        with pytest.raises(script.InvalidProof, match="time line"):
+            script.open_checkpoint(note.encode(), key)

@@ -176,7 +176,7 @@ def test_serve_with_a_policy_missing_a_key_exits_2_naming_it(
 EXPORT_RECORDS = 60_000
 
 
-def _many_records(session: Session, client_id: int, facility_code: str) -> None:
+def many_records(session: Session, client_id: int, facility_code: str) -> None:
     """EXPORT_RECORDS refused requests in one statement: enough CSV to fill the sockets."""
     session.execute(
         text(
@@ -202,7 +202,7 @@ def test_an_export_outlasting_the_worker_timeout_streams_to_the_end(
     desk_key = add_key(session, "desk", "1040001")
     auditor_key = add_key(session, "auditor")
     desk = session.scalars(select(Client).where(Client.role == "desk")).one()
-    _many_records(session, desk.id, "1040001")
+    many_records(session, desk.id, "1040001")
     session.commit()
     slow_env = {**env, "JAMKESDA_WORKER_TIMEOUT": "2", "LEDGER_SEQUENCER": "off"}
     with running_server(slow_env, tmp_path / "server.log") as base:

@@ -15,7 +15,10 @@ bytes disagree); 2 when nothing could be checked (bad usage, an unreadable file,
 unreachable or refusing the key).
 
 What it proves follows RFC 9162 (RFC 6962 hashing), C2SP tlog-checkpoint and C2SP
-signed-note with Ed25519, each re-implemented below in a few lines.
+signed-note with Ed25519, each re-implemented below in a few lines. With --entries it also
+checks time: no entry may be decided more than --max-skew seconds (default 300, the
+service's LEDGER_MAX_SKEW_SECONDS) before an entry that precedes it, or before the signing
+time of your kept checkpoint if it comes after it. Such an entry was backdated.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import re
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -53,6 +57,12 @@ LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 CHECK_ID_ALIASES = {"O": "0", "I": "1", "L": "1"}
 DECIMAL = re.compile(r"0|[1-9][0-9]*")
 PARTIAL = ".partial"
+# The checkpoint's extension line with its signing time (SPEC §13), and the tolerance of
+# entries going back in time (the service's LEDGER_MAX_SKEW_SECONDS by default).
+TIME_LINE = "time "
+DEFAULT_MAX_SKEW = 300
+# How many backdated entries are named one by one; the rest are counted.
+LISTED = 20
 
 
 class Failed(Exception):
@@ -192,10 +202,13 @@ class Checkpoint:
     size: int
     root: bytes
     note: bytes
+    # The signing time in Unix seconds (its signed time line); None for older checkpoints.
+    time: int | None = None
 
     def describe(self) -> str:
         """The checkpoint in a few words."""
-        return f"{_entries(self.size)}, root {_b64(self.root)}"
+        signed = "" if self.time is None else f", signed {_utc(self.time)}"
+        return f"{_entries(self.size)}, root {_b64(self.root)}{signed}"
 
 
 def parse_verifier_key(text: str) -> VerifierKey:
@@ -264,7 +277,22 @@ def open_checkpoint(note: bytes, key: VerifierKey) -> Checkpoint:
         raise InvalidProof("the checkpoint's root is not the base64 of 32 bytes")
     if size == "0" and hash_ != EMPTY_ROOT:
         raise InvalidProof("the checkpoint of an empty log has a root other than SHA-256('')")
-    return Checkpoint(origin, int(size), hash_, note)
+    return Checkpoint(origin, int(size), hash_, note, _signing_time(lines[3:]))
+
+
+def _signing_time(extensions: Sequence[str]) -> int | None:
+    """The Unix seconds of the one ``time`` extension line, None without one."""
+    times = [line[len(TIME_LINE) :] for line in extensions if line.startswith(TIME_LINE)]
+    if not times:
+        return None
+    if len(times) > 1 or not DECIMAL.fullmatch(times[0]):
+        raise InvalidProof("the checkpoint's time line is not one 'time <Unix seconds>'")
+    return int(times[0])
+
+
+def _utc(seconds: float) -> str:
+    """Unix seconds as a UTC date and time, to the second."""
+    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _key_hash(name: str, public_key: bytes) -> bytes:
@@ -472,25 +500,116 @@ def check_consistency(api: LedgerApi, kept: Checkpoint, latest: Checkpoint, repo
             )
 
 
+class TimeCheck:
+    """Entries, in log order, must not go back in time by more than the tolerance.
+
+    The service's sequencer quarantines a record decided more than LEDGER_MAX_SKEW_SECONDS
+    before its latest checkpoint was signed, instead of logging it; so in an honest log no
+    entry is decided that long before an entry that precedes it, nor before the signing
+    time of a checkpoint that it follows (your kept one, when it has a time line).
+    """
+
+    def __init__(self, max_skew: float, kept: Checkpoint | None) -> None:
+        """Allow ``max_skew`` seconds; entries from ``kept.size`` on follow ``kept``."""
+        self.max_skew = max_skew
+        self.kept = kept if kept is not None and kept.time is not None else None
+        self.latest: tuple[int, float] | None = None
+        self.backdated: list[str] = []
+        self.count = 0
+
+    def entry(self, index: int, entry: bytes) -> None:
+        """Check one entry (the JSON of a check record) after those before it."""
+        decided, check_id = _decided_at(entry)
+        if decided is None:
+            return
+        before = self._preceding(index, decided)
+        if before is not None:
+            self.count += 1
+            if len(self.backdated) < LISTED:
+                self.backdated.append(
+                    f"entry index {index}{check_id}: decided {_utc(decided)}, more than "
+                    f"{self.max_skew:g} s before {before}: the log goes back in time (a "
+                    "backdated record)"
+                )
+        if self.latest is None or decided > self.latest[1]:
+            self.latest = (index, decided)
+
+    def _preceding(self, index: int, decided: float) -> str | None:
+        """What precedes the entry and was more than the tolerance later, if anything."""
+        kept = self.kept
+        if (
+            kept is not None
+            and kept.time is not None
+            and index >= kept.size
+            and decided < kept.time - self.max_skew
+        ):
+            signed = _utc(kept.time)
+            return f"your kept checkpoint of {_entries(kept.size)} was signed ({signed})"
+        if self.latest is not None and decided < self.latest[1] - self.max_skew:
+            return f"entry index {self.latest[0]} ({_utc(self.latest[1])}), which precedes it"
+        return None
+
+    def conclude(self, report: Report) -> None:
+        """Report each backdated entry (the first few by name), or that time holds."""
+        for line in self.backdated:
+            report.failed(line)
+        if self.count > len(self.backdated):
+            report.failed(f"and {self.count - len(self.backdated)} more entries going back in time")
+        if not self.count:
+            report.proven(
+                f"no entry goes back in time by more than {self.max_skew:g} s (decision times)"
+            )
+
+
+def _decided_at(entry: bytes) -> tuple[float | None, str]:
+    """An entry's decision time in Unix seconds (None if it has none) and ", check <ref>"."""
+    try:
+        record = json.loads(entry)
+        decided = datetime.strptime(record["decided_at"], "%Y-%m-%dT%H:%M:%S.%fZ")
+    except (ValueError, TypeError, KeyError):
+        return None, ""
+    check_id = f", check {record['check_id']}" if "check_id" in record else ""
+    return decided.replace(tzinfo=timezone.utc).timestamp(), check_id
+
+
+def check_times(kept: Checkpoint, latest: Checkpoint, max_skew: float, report: Report) -> None:
+    """The current checkpoint must not be signed long before the one you kept."""
+    if kept.time is None or latest.time is None:
+        return
+    if latest.time < kept.time - max_skew:
+        report.failed(
+            f"the current checkpoint was signed {_utc(latest.time)}, more than {max_skew:g} s "
+            f"before your kept one ({_utc(kept.time)}): its time goes back"
+        )
+
+
 def check_entries(
     api: LedgerApi,
     latest: Checkpoint,
     kept_entries: list[bytes] | None,
     save_to: str | None,
     report: Report,
+    times: TimeCheck | None = None,
 ) -> None:
-    """Recompute the signed root from every entry's bytes, keeping a copy if asked."""
+    """Recompute the signed root from every entry's bytes, keeping a copy if asked.
+
+    ``times`` checks each entry's decision time on the way (SPEC §13).
+    """
     # Only the leaf hashes stay in memory, about 100 bytes an entry: 100 MB for a million.
     leaves: list[bytes] = []
     copy = open(save_to + PARTIAL, "wb") if save_to else None  # noqa: SIM115
     try:
         for entry in api.entries(0, latest.size):
+            if times is not None:
+                times.entry(len(leaves), entry)
             leaves.append(leaf_hash(entry))
             if copy is not None:
                 copy.write(_b64(entry).encode() + b"\n")
     finally:
         if copy is not None:
             copy.close()
+    if times is not None:
+        times.conclude(report)
     if root_of(leaves) == latest.root:
         report.proven(
             f"recomputed the root from the bytes of every entry ({_entries(latest.size)}): "
@@ -658,6 +777,13 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         default=[],
         help="prove that this check reference is in the log (may be repeated)",
     )
+    parser.add_argument(
+        "--max-skew",
+        type=float,
+        default=DEFAULT_MAX_SKEW,
+        help="with --entries: seconds an entry may be decided before one that precedes it "
+        f"(default {DEFAULT_MAX_SKEW}, the service's LEDGER_MAX_SKEW_SECONDS)",
+    )
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
     return parser.parse_args(argv)
 
@@ -689,8 +815,10 @@ def run(args: argparse.Namespace, report: Report) -> Checkpoint:
     else:
         report.proven(f"your kept checkpoint: {kept.describe()}")
         check_consistency(api, kept, latest, report)
+        check_times(kept, latest, args.max_skew, report)
     if args.entries or args.kept_entries or args.save_entries:
-        check_entries(api, latest, kept_entries, args.save_entries, report)
+        times = TimeCheck(args.max_skew, kept)
+        check_entries(api, latest, kept_entries, args.save_entries, report, times)
     for check_id in args.check_id:
         check_inclusion(api, check_id, latest, report)
     return latest

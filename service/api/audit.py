@@ -32,6 +32,7 @@ from service.audit.access import list_access
 from service.audit.clients import list_api_clients
 from service.audit.export import csv_export
 from service.audit.filters import CheckFilter, InvalidFilter, check_filter
+from service.audit.heavy import heavy
 from service.audit.records import AuditEntry, find_entry, list_records
 from service.audit.replay import (
     HashedUnderEarlierKey,
@@ -78,7 +79,16 @@ def _document(entry: AuditEntry) -> dict[str, Any]:
         entry.client_name,
         app_settings().policy.zone,
         entry.leaf_index,
+        entry.quarantined,
     )
+
+
+# The 503s of the heavy requests (service.audit.heavy).
+BUSY = (
+    "AUDIT_BUSY: too many heavy audit requests (replays, statistics, exports) run in this "
+    "worker now, so that checks keep their threads; retry after Retry-After"
+)
+S503_HEAVY = f"The database could not be reached (DATABASE_UNAVAILABLE); or {BUSY}"
 
 
 @blp.route("/checks", methods=["GET"])
@@ -108,8 +118,9 @@ def list_checks(query: dict[str, Any]) -> Any:
         }
     },
 )
-@problems(blp, 401, 403, 422, 503, s422=S422)
+@problems(blp, 401, 403, 422, 503, s422=S422, s503=S503_HEAVY)
 @requires(Role.AUDITOR)
+@heavy
 @blp.arguments(CheckFilterSchema, location="query", unknown="raise")
 def export_checks(query: dict[str, Any]) -> Response:
     """Every matching record, one CSV row each, streamed in constant memory."""
@@ -167,9 +178,10 @@ def get_check(check_id: str) -> Any:
     "(HASHED_UNDER_EARLIER_KEY, with rotated_at)",
     s503="The database could not be reached; or the registry's NIK hashes were made under "
     "another NIK_HASH_KEY than the one configured, so the person cannot be looked up "
-    "(REHASH_NEEDED: the operator runs `jamkesda db rehash`)",
+    "(REHASH_NEEDED: the operator runs `jamkesda db rehash`); or " + BUSY,
 )
 @requires(Role.AUDITOR)
+@heavy
 def replay(check_id: str) -> Any:
     """The recorded decision beside the same request decided on the data then and now."""
     reference = check_reference(check_id)
@@ -217,8 +229,9 @@ def replay(check_id: str) -> Any:
     security=BEARER,
 )
 @blp.response(200, StatsSchema)
-@problems(blp, 401, 403, 422, 503, s422=S422)
+@problems(blp, 401, 403, 422, 503, s422=S422, s503=S503_HEAVY)
 @requires(Role.AUDITOR)
+@heavy
 @blp.arguments(StatsQuerySchema, location="query", unknown="raise")
 def stats(query: dict[str, Any]) -> Any:
     """One row per group of ``group_by``; see ``service.audit.stats`` for the counts."""

@@ -164,9 +164,21 @@ class DataSnapshotsSchema(Schema):
 
 
 class LedgerRefSchema(Schema):
-    """The record's place in the transparency log."""
+    """The record's place in the transparency log, or its quarantine (SPEC §13)."""
 
-    leaf_index = fields.Integer()
+    class Meta:
+        ordered = True
+
+    leaf_index = fields.Integer(
+        allow_none=True, metadata={"description": "Null only for a quarantined record."}
+    )
+    quarantined = fields.Boolean(
+        metadata={
+            "description": "Present and true when the sequencer kept the record out of the "
+            "log: decided more than LEDGER_MAX_SKEW_SECONDS before the latest signed "
+            "checkpoint (GET /v1/ledger/quarantine)."
+        }
+    )
 
 
 class AuditRecordSchema(CheckResponseSchema):

@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Response
 
-from service import db
+from service import clock, db
 from service.api.docs import BEARER, problems
 from service.api.ledger_schemas import (
     ConsistencyProofSchema,
@@ -20,14 +20,16 @@ from service.api.ledger_schemas import (
     EntriesSchema,
     InclusionProofSchema,
     InclusionQuerySchema,
+    QuarantinePageSchema,
+    QuarantineQuerySchema,
 )
 from service.api.query import QueryBlueprint
 from service.api.requests import app_settings, check_not_found, check_reference
+from service.audit.cursor import encode_cursor
 from service.auth import requires
 from service.clients import Role
 from service.errors import Problem
 from service.ledger import proofs
-from service.ledger.note import Signer, verifier_key
 from service.ledger.store import EntryUnavailable
 
 blp = QueryBlueprint(
@@ -39,8 +41,16 @@ S422 = (
 )
 
 
-def _signer() -> Signer:
-    return app_settings().ledger_signer
+S503_CHECKPOINT = (
+    "The database could not be reached (DATABASE_UNAVAILABLE); or no checkpoint is stored "
+    "yet (CHECKPOINT_UNAVAILABLE, with Retry-After): the sequencer signs the empty log's "
+    "when it first starts"
+)
+# Only the sequencer process signs (SPEC §13); it signs the first checkpoint at its start.
+NO_CHECKPOINT_YET = (
+    "Belum ada checkpoint bertanda tangan: penanda ledger (sequencer) menandatangani yang "
+    "pertama saat mulai berjalan. Coba lagi sebentar lagi."
+)
 
 
 def _text_answer(description: str) -> dict[str, Any]:
@@ -69,14 +79,19 @@ def _outside(error: proofs.OutsideCheckpoint) -> Problem:
     security=BEARER,
     responses=_text_answer(
         "Origin line, tree size, base64 root hash; a blank line; the Ed25519 signature line "
-        "'— <key name> <base64(key hash ‖ signature)>'. An empty log's is of size 0."
+        "'— <key name> <base64(key hash ‖ signature)>'. Since SPEC §13 the text has one "
+        "extension line after the root hash, 'time <Unix seconds>', the signing time. "
+        "An empty log's is of size 0."
     ),
 )
-@problems(blp, 401, 403, 503)
+@problems(blp, 401, 403, 503, s503=S503_CHECKPOINT)
 @requires(Role.AUDITOR)
 def checkpoint() -> Response:
-    """The signed note of the latest checkpoint."""
-    return _plain(proofs.latest_note(db.session(), _signer()))
+    """The signed note of the latest checkpoint, as the sequencer stored it."""
+    note = proofs.latest_note(db.session())
+    if note is None:
+        raise Problem(503, "CHECKPOINT_UNAVAILABLE", NO_CHECKPOINT_YET, {"Retry-After": "1"})
+    return _plain(note)
 
 
 @blp.route("/key", methods=["GET"])
@@ -92,8 +107,8 @@ def checkpoint() -> Response:
 @problems(blp, 401, 403, 503)
 @requires(Role.AUDITOR)
 def key() -> Response:
-    """The public verifier key, one line."""
-    return _plain(verifier_key(_signer()))
+    """The public verifier key, one line (the workers hold no signing key)."""
+    return _plain(app_settings().ledger_verifier_key)
 
 
 @blp.route("/proof/inclusion", methods=["GET"])
@@ -195,3 +210,46 @@ def entries(query: dict[str, Any]) -> Any:
         detail = f"Entri {error.leaf_index} tidak dapat disajikan: {error.reason}."
         raise Problem(409, "ENTRY_UNAVAILABLE", detail, leaf_index=error.leaf_index) from error
     return {"entries": [_b64(leaf) for leaf in leaves]}
+
+
+@blp.route("/quarantine", methods=["GET"])
+@blp.doc(
+    operationId="listLedgerQuarantine",
+    summary="Records kept out of the log: decided too long before the latest checkpoint",
+    security=BEARER,
+)
+@blp.response(200, QuarantinePageSchema)
+@problems(
+    blp,
+    401,
+    403,
+    422,
+    503,
+    s422="A malformed limit or cursor, or an unknown parameter (INVALID_FILTER)",
+)
+@requires(Role.AUDITOR)
+@blp.arguments(QuarantineQuerySchema, location="query", unknown="raise")
+def quarantine(query: dict[str, Any]) -> Any:
+    """Quarantined records, newest first (SPEC §13); ``next_cursor`` fetches the next page.
+
+    The sequencer quarantines a record whose ``decided_at`` is older than the latest
+    signed checkpoint's time by more than ``LEDGER_MAX_SKEW_SECONDS``: it was written
+    after a checkpoint it claims to precede. It is never sequenced.
+    """
+    zone = app_settings().policy.zone
+    limit = query["limit"]
+    found = proofs.quarantined(db.session(), limit + 1, query["cursor"])
+    page = found[:limit]
+    return {
+        "items": [
+            {
+                "check_id": item.check_id,
+                "decided_at": clock.local_iso(item.decided_at, zone),
+                "quarantined_at": clock.local_iso(item.quarantined_at, zone),
+                "checkpoint_size": item.checkpoint_size,
+                "checkpoint_time": clock.local_iso(item.checkpoint_time, zone),
+            }
+            for item in page
+        ],
+        "next_cursor": encode_cursor(page[-1].record_id) if len(found) > limit else None,
+    }

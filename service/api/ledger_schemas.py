@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
-from service.api.audit_schemas import QuerySchema
+from service.api.audit_schemas import PagingSchema, QuerySchema
 from service.api.schemas import REQUIRED
 from service.ledger.store import MAX_ENTRIES
 
@@ -86,3 +86,42 @@ class EntriesSchema(Schema):
             }
         )
     )
+
+
+class QuarantineQuerySchema(PagingSchema):
+    """``GET /v1/ledger/quarantine``: ``limit`` and ``cursor``, like the audit listings."""
+
+
+class QuarantinedRecordSchema(Schema):
+    """A record the sequencer kept out of the log (SPEC §13)."""
+
+    class Meta:
+        ordered = True
+
+    check_id = fields.String(metadata={"example": "K7QM-3XD9-2F4A"})
+    decided_at = fields.String(
+        metadata={
+            "format": "date-time",
+            "description": "The record's decision time, as stored, in the policy's zone.",
+        }
+    )
+    quarantined_at = fields.String(
+        metadata={"format": "date-time", "description": "When the sequencer quarantined it."}
+    )
+    checkpoint_size = fields.Integer(
+        metadata={"description": "The size of the latest checkpoint when it was quarantined."}
+    )
+    checkpoint_time = fields.String(
+        metadata={
+            "format": "date-time",
+            "description": "That checkpoint's signing time (its signed time line): the record "
+            "was decided more than LEDGER_MAX_SKEW_SECONDS before it.",
+        }
+    )
+
+
+class QuarantinePageSchema(Schema):
+    """A page of quarantined records, newest record first."""
+
+    items = fields.List(fields.Nested(QuarantinedRecordSchema))
+    next_cursor = fields.String(allow_none=True)

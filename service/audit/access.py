@@ -14,7 +14,6 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from models import AccessRecord, Client
-from models.access import MAX_TEXT
 from service import clock
 from service.audit.cursor import encode_cursor
 from service.nik import mask, normalise
@@ -29,6 +28,9 @@ GROUPED_DIGITS = 12
 # are not UTF-8), else a URL with %00 could not be recorded and its answer became a 503.
 NUL = "\x00"
 NUL_SHOWN_AS = "\ufffd"
+# SPEC §13: an entry keeps at most this much of a path and of a query, marked when cut.
+KEPT_CHARACTERS = 512
+CUT_MARK = "…"
 
 
 def _masked_run(run: re.Match[str]) -> str:
@@ -37,6 +39,17 @@ def _masked_run(run: re.Match[str]) -> str:
     if _EIGHT_DIGITS.search(text) or len(digits) >= GROUPED_DIGITS:
         return mask(digits)
     return text
+
+
+def kept(text: str) -> str:
+    """``text`` as an entry keeps it: at most KEPT_CHARACTERS, ending in CUT_MARK when cut.
+
+    Anyone may send a long path or query, keyless too (SPEC §13): an entry is permanent,
+    so what it keeps of them is bounded.
+    """
+    if len(text) <= KEPT_CHARACTERS:
+        return text
+    return text[: KEPT_CHARACTERS - len(CUT_MARK)] + CUT_MARK
 
 
 def mask_digits(text: str) -> str:
@@ -54,12 +67,12 @@ def masked_query(query_string: str) -> str:
         name, value = mask_digits(unquote_plus(name)), unquote_plus(value)
         value = mask(normalise(value)) if name.lower() == NIK_PARAMETER else mask_digits(value)
         parameters.append(f"{name}{equals}{value}")
-    return "&".join(parameters).replace(NUL, NUL_SHOWN_AS)[:MAX_TEXT]
+    return kept("&".join(parameters).replace(NUL, NUL_SHOWN_AS))
 
 
 def masked_path(path: str) -> str:
     """A request path with long numbers (a NIK typed where a reference goes) masked."""
-    return mask_digits(path).replace(NUL, NUL_SHOWN_AS)[:MAX_TEXT]
+    return kept(mask_digits(path).replace(NUL, NUL_SHOWN_AS))
 
 
 def record_access(

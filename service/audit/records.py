@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, ScalarSelect, Select, select, tuple_
+from sqlalchemy import ColumnElement, Row, ScalarSelect, Select, exists, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
-from models import CheckRecord, Client, Facility, LedgerEntry, Snapshot
+from models import CheckRecord, Client, Facility, LedgerEntry, LedgerQuarantine, Snapshot
 from service.audit.cursor import encode_cursor
 from service.audit.filters import CheckFilter
 from service.facts import FACT_SOURCES, SnapshotRef, SnapshotSet
@@ -40,6 +40,8 @@ class AuditEntry:
     client_name: str | None
     snapshots: SnapshotSet
     leaf_index: int | None  # None while the record is not sequenced
+    # SPEC §13: kept out of the log, decided too long before the latest checkpoint.
+    quarantined: bool = False
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,7 @@ def _entries() -> Select[Any]:
             _as_of(CheckRecord.jamkesda_snapshot_id).label("jamkesda_as_of"),
             _as_of(CheckRecord.jkn_snapshot_id).label("jkn_as_of"),
             leaf_index.label("leaf_index"),
+            exists().where(LedgerQuarantine.record_id == CheckRecord.id).label("quarantined"),
         )
         .outerjoin(Facility, Facility.code == CheckRecord.facility_code)
         .outerjoin(Client, Client.id == CheckRecord.client_id)
@@ -145,4 +148,5 @@ def _entry(row: Row[Any]) -> AuditEntry:
         values["client_name"],
         SnapshotSet(population, jamkesda, jkn),
         values["leaf_index"],
+        bool(values["quarantined"]),
     )

@@ -79,21 +79,32 @@ def sequence(force: bool, follow: bool, every: float, server_pid: int | None) ->
     """Append every queued record to the log, then sign a checkpoint if one is due."""
     signer = _signer()
     interval = _checkpoint_interval()
+    max_skew = _max_skew()
     engine = make_engine(config.database_url())
     try:
         if follow:
-            _follow(engine, signer, interval, every, server_pid)
+            _follow(engine, signer, interval, every, server_pid, max_skew)
             return
-        done = drain(engine, signer, interval, force)
+        done = drain(engine, signer, interval, force, max_skew)
     finally:
         engine.dispose()
     signed = done.checkpoint
     checkpoint = f"checkpoint of size {signed.tree_size} signed" if signed else "no new checkpoint"
     click.echo(f"{done.appended} records appended to the log; {checkpoint}")
+    if done.quarantined:
+        click.echo(
+            f"{len(done.quarantined)} records quarantined: decided more than {max_skew} s "
+            "before the latest checkpoint (GET /v1/ledger/quarantine lists them)"
+        )
 
 
 def _follow(
-    engine: Engine, signer: Signer, interval: float, every: float, server_pid: int | None
+    engine: Engine,
+    signer: Signer,
+    interval: float,
+    every: float,
+    server_pid: int | None,
+    max_skew: float,
 ) -> None:
     """Drain every ``every`` seconds until SIGTERM (or SIGINT, unless a server owns us)."""
     # A failed round is logged with its traceback, beside the server's lines: safely.
@@ -102,23 +113,25 @@ def _follow(
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     if server_pid is None:
         signal.signal(signal.SIGINT, lambda *_: stopping.set())
-        follow(engine, signer, interval, every, stopping)
+        follow(engine, signer, interval, every, stopping, max_skew=max_skew)
         return
     # Ctrl-C in the server's terminal reaches its whole process group; the server stops
     # this process itself, after its workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    follow(engine, signer, interval, every, stopping, lambda: os.getppid() == server_pid)
+    follow(engine, signer, interval, every, stopping, lambda: os.getppid() == server_pid, max_skew)
 
 
 @ledger_command.command("verify")
 @click.option(
     "--key",
     "verifier",
-    help="The verifier key to check signatures with (default: that of LEDGER_SIGNING_KEY).",
+    help="The verifier key to check signatures with (default: LEDGER_VERIFIER_KEY, else "
+    "that of LEDGER_SIGNING_KEY).",
 )
 def verify(verifier: str | None) -> None:
     """Recompute the log from the records and check every stored hash and checkpoint."""
-    verifier = verifier or verifier_key(_signer())
+    verifier = verifier or _verifier_key()
+    max_skew = _max_skew()
     engine = make_engine(config.database_url())
 
     def report(finding: Finding) -> None:
@@ -126,7 +139,7 @@ def verify(verifier: str | None) -> None:
 
     try:
         with Session(engine) as session:
-            summary = verify_ledger(session, verifier, report)
+            summary = verify_ledger(session, verifier, report, max_skew=max_skew)
     except InvalidNote as error:
         fail(f"--key: {error}", EXIT_USAGE)
     finally:
@@ -134,6 +147,24 @@ def verify(verifier: str | None) -> None:
     if summary.findings:
         fail(f"the ledger does not verify: {summary.line()}", EXIT_BAD_DATA)
     click.echo(f"ledger verified: {summary.line()}")
+
+
+def _verifier_key() -> str:
+    """LEDGER_VERIFIER_KEY if set, else that of LEDGER_SIGNING_KEY; exit 2 if neither is."""
+    if os.environ.get("LEDGER_VERIFIER_KEY", "").strip():
+        try:
+            return config.ledger_verifier_key()
+        except ConfigError as error:
+            fail(str(error), EXIT_USAGE)
+    return verifier_key(_signer())
+
+
+def _max_skew() -> int:
+    """LEDGER_MAX_SKEW_SECONDS, or exit 2 saying what is wrong."""
+    try:
+        return config.ledger_max_skew_seconds()
+    except ConfigError as error:
+        fail(str(error), EXIT_USAGE)
 
 
 def _checkpoint_interval() -> float:

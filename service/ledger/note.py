@@ -15,6 +15,11 @@ tests reproduce byte for byte):
   0x01 being the Ed25519 signature type. Key names are non-empty, without spaces or "+".
 - Verifier key: "<name>+<8 hex digits of key hash>+<base64(0x01 ‖ public key)>". Signer
   key (secret): "PRIVATE+KEY+<name>+<8 hex digits>+<base64(0x01 ‖ 32-byte seed)>".
+
+This log's one extension line (SPEC §13) is "time <Unix seconds>", the moment the
+checkpoint was signed, in decimal without leading zeros. It is under the signature like
+the rest of the text, so the time cannot be changed without the key. Checkpoints signed
+before it existed have no extension line and stay valid.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ SIGNATURE_PREFIX = "\u2014 "
 MAX_SIGNATURES = 100
 _HEX8 = re.compile(r"[0-9a-fA-F]{8}")
 _DECIMAL = re.compile(r"0|[1-9][0-9]*")
+TIME_EXTENSION = "time "
 
 
 class InvalidNote(ValueError):
@@ -97,6 +103,33 @@ def parse_checkpoint(text: str) -> Checkpoint:
     if len(hash_) != HASH_SIZE or _b64(hash_) != root:
         raise InvalidNote("the root hash is not the base64 of 32 bytes")
     return Checkpoint(origin, int(size), hash_, tuple(extensions))
+
+
+def time_extension(seconds: int) -> str:
+    """The extension line that binds a checkpoint to its signing time (Unix seconds)."""
+    if seconds < 0:
+        raise InvalidNote("a checkpoint's time is not before 1970")
+    return f"{TIME_EXTENSION}{seconds}"
+
+
+def checkpoint_time(checkpoint: Checkpoint) -> int | None:
+    """The signing time (Unix seconds) in the checkpoint's ``time`` line; None without one.
+
+    InvalidNote when the line is malformed or repeated: a checkpoint has one time only.
+    """
+    times = [line for line in checkpoint.extensions if line.startswith(TIME_EXTENSION)]
+    if not times:
+        return None
+    value = times[0][len(TIME_EXTENSION) :]
+    if len(times) > 1 or not _DECIMAL.fullmatch(value):
+        raise InvalidNote("a checkpoint has at most one time line, 'time <Unix seconds>'")
+    return int(value)
+
+
+def check_verifier_key(text: str) -> str:
+    """The verifier key string, after checking its form and hash; InvalidNote otherwise."""
+    _parse_verifier_key(text)
+    return text
 
 
 def key_hash(name: str, public_key: bytes) -> bytes:

@@ -7,17 +7,14 @@ a proof against a root that the log has signed, and the log answers nothing beyo
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from models import CheckRecord, LedgerQuarantine
 from service.ledger import store
-from service.ledger.merkle import (
-    EMPTY_ROOT,
-    consistency_proof,
-    leaf_and_inclusion_proof,
-)
-from service.ledger.note import Signer
-from service.ledger.sequencer import signed_checkpoint
+from service.ledger.merkle import consistency_proof, leaf_and_inclusion_proof
 
 
 class OutsideCheckpoint(ValueError):
@@ -51,13 +48,47 @@ class Inclusion:
     proof: list[bytes]
 
 
-def latest_note(session: Session, signer: Signer) -> str:
-    """The latest stored checkpoint's signed note; an empty log's is signed on the spot.
+def latest_note(session: Session) -> str | None:
+    """The latest stored checkpoint's signed note; None before the sequencer signed one.
 
-    Ed25519 signatures are deterministic, so the empty log's note is the same every time.
+    Only the sequencer process holds the signing key (SPEC §13): it signs the empty log's
+    checkpoint in its first round, when its server starts, and the API serves what it
+    stored.
     """
     latest = store.latest_checkpoint(session)
-    return latest.note if latest else signed_checkpoint(signer, 0, EMPTY_ROOT)
+    return latest.note if latest else None
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    """A record the sequencer kept out of the log, and the checkpoint it was measured against."""
+
+    record_id: int
+    check_id: str
+    decided_at: datetime
+    quarantined_at: datetime
+    checkpoint_size: int
+    checkpoint_time: datetime
+
+
+def quarantined(session: Session, limit: int, after_id: int | None) -> list[Quarantined]:
+    """Up to ``limit`` quarantined records, newest record first, after record ``after_id``."""
+    statement = (
+        select(
+            LedgerQuarantine.record_id,
+            CheckRecord.check_id,
+            CheckRecord.decided_at,
+            LedgerQuarantine.quarantined_at,
+            LedgerQuarantine.checkpoint_size,
+            LedgerQuarantine.checkpoint_time,
+        )
+        .join(CheckRecord, CheckRecord.id == LedgerQuarantine.record_id)
+        .order_by(LedgerQuarantine.record_id.desc())
+        .limit(limit)
+    )
+    if after_id is not None:
+        statement = statement.where(LedgerQuarantine.record_id < after_id)
+    return [Quarantined(*row) for row in session.execute(statement)]
 
 
 def inclusion(session: Session, check_id: str, tree_size: int) -> Inclusion | None:

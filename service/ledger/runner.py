@@ -7,6 +7,11 @@ workers and restarts it if it dies (``SequencerProcess``, started from
 encode never holds a worker's interpreter lock while it serves checks. The lock in
 ``service.ledger.sequencer`` lets only one sequencer work at a time, so any number of
 servers may each run one.
+
+Only this process holds the signing key (SPEC §13): ``jamkesda serve`` starts itself again
+without ``LEDGER_SIGNING_KEY`` in its environment, the key in an anonymous file whose
+descriptor (``config.LEDGER_KEY_FD``) only its sequencer processes inherit
+(``SequencerProcess``); the web workers close it when they are forked.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from models import LedgerCheckpoint
+from service.config import DEFAULT_MAX_SKEW_SECONDS, ledger_key_descriptors
 from service.ledger.note import Signer
 from service.ledger.sequencer import BATCH, checkpoint, sequence
 
@@ -38,25 +44,45 @@ STOP_SECONDS = 10.0
 
 @dataclass(frozen=True)
 class Drained:
-    """What one run did: how many records it appended, and the checkpoint it signed."""
+    """What one run did: records appended and quarantined, and the checkpoint it signed."""
 
     appended: int
     checkpoint: LedgerCheckpoint | None
+    quarantined: tuple[int, ...] = ()
 
 
-def drain(engine: Engine, signer: Signer, interval: float, force: bool = False) -> Drained:
-    """Sequence until the queue is empty (a batch per transaction), then checkpoint if due."""
-    appended = 0
+def drain(
+    engine: Engine,
+    signer: Signer,
+    interval: float,
+    force: bool = False,
+    max_skew: float = DEFAULT_MAX_SKEW_SECONDS,
+) -> Drained:
+    """Sequence until the queue is empty (a batch per transaction), then checkpoint if due.
+
+    Records decided more than ``max_skew`` seconds before the latest checkpoint are
+    quarantined, not appended (``sequencer.sequence``); each is logged as a warning.
+    """
+    taken = 0
+    quarantined: list[int] = []
     while True:
+        held: list[int] = []
         with Session(engine) as session, session.begin():
-            count = sequence(session, BATCH)
-        appended += count
+            count = sequence(session, BATCH, max_skew, held)
+        taken += count
+        quarantined += held
         # A short batch means the queue is empty, or another sequencer has the lock.
         if count < BATCH:
             break
+    for record_id in quarantined:
+        logger.warning(
+            "ledger: record id %s quarantined: decided more than %s s before the latest checkpoint",
+            record_id,
+            max_skew,
+        )
     with Session(engine, expire_on_commit=False) as session, session.begin():
         signed = checkpoint(session, signer, interval, force)
-    return Drained(appended, signed)
+    return Drained(taken - len(quarantined), signed, tuple(quarantined))
 
 
 def follow(
@@ -66,15 +92,20 @@ def follow(
     every: float,
     stopping: threading.Event,
     still_wanted: Callable[[], bool] = lambda: True,
+    max_skew: float = DEFAULT_MAX_SKEW_SECONDS,
 ) -> None:
-    """Drain every ``every`` seconds until ``stopping`` is set or ``still_wanted()`` is false.
+    """Drain at once, then every ``every`` seconds until ``stopping`` or not ``still_wanted()``.
 
+    The first round runs at start, so that the empty log's checkpoint is signed and stored
+    before auditors ask: the web workers hold no key and serve only stored checkpoints.
     An error is logged and the next round tries again: a database outage only delays
     sequencing, and the queue keeps every record until it is back.
     """
-    while not stopping.wait(every) and still_wanted():
+    first = True
+    while (first or not stopping.wait(every)) and still_wanted():
+        first = False
         try:
-            drain(engine, signer, interval)
+            drain(engine, signer, interval, max_skew=max_skew)
         except Exception:
             logger.exception("ledger sequencing failed; trying again")
 
@@ -83,7 +114,10 @@ class SequencerProcess:
     """``jamkesda ledger sequence --follow`` as a child process, started again if it dies."""
 
     def __init__(self, every: float) -> None:
-        """Drain every ``every`` seconds; the child reads the rest from the environment."""
+        """Drain every ``every`` seconds; the child reads the rest from the environment.
+
+        The child alone inherits the signing key's descriptor (``LEDGER_KEY_FD``), if any.
+        """
         self._command = [
             sys.executable,
             "-m",
@@ -120,7 +154,9 @@ class SequencerProcess:
         with self._lock:
             if self._stopping.is_set():
                 return False
-            self._process = subprocess.Popen(self._command)  # noqa: S603 - our own command
+            self._process = subprocess.Popen(  # noqa: S603 - our own command
+                self._command, pass_fds=ledger_key_descriptors()
+            )
             return True
 
     def _run(self) -> None:

@@ -6,6 +6,12 @@ sequenced with; the tree is rebuilt from those leaves and compared with every st
 hash and every stored checkpoint, whose signature is checked against the verifier key.
 Then no record may be missing from both the log and the queue.
 
+Time (SPEC §13): no leaf may be decided more than ``max_skew`` seconds before a leaf that
+precedes it, or before the signing time of a checkpoint that precedes it (one of a
+smaller size, signed before the leaf was appended); the sequencer quarantines such a
+record instead, so a leaf that breaks the rule was written past it (backdated). Nor may a
+checkpoint be signed more than ``max_skew`` seconds before the checkpoint before it.
+
 What it cannot see: rows removed together with every checkpoint that covered them. An
 auditor who kept an earlier checkpoint sees that too, with a consistency proof.
 """
@@ -14,16 +20,27 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
-from models import CheckRecord, LedgerCheckpoint, LedgerEntry, LedgerHash, LedgerQueue
+from models import (
+    CheckRecord,
+    LedgerCheckpoint,
+    LedgerEntry,
+    LedgerHash,
+    LedgerQuarantine,
+    LedgerQueue,
+)
+from service import clock
+from service.config import DEFAULT_MAX_SKEW_SECONDS
 from service.ledger import store
 from service.ledger.leaf import UnencodableRecord, encode_leaf
 from service.ledger.merkle import EMPTY_ROOT, leaf_hash, node_hash, stored_hash_index
 from service.ledger.note import InvalidNote, _parse_verifier_key, parse_checkpoint, verify_note
+from service.ledger.sequencer import signed_time
 
 BATCH = 5000
 NO_HASH = bytes(32)
@@ -49,12 +66,19 @@ class Summary:
     checkpoints: int = 0
     queued: int = 0
     findings: int = 0
+    quarantined: int = 0
 
     def line(self) -> str:
-        """The one-line summary."""
+        """The one-line summary; quarantined records, kept out of the log, when there are any."""
+        held = (
+            f", {self.quarantined} quarantined (GET /v1/ledger/quarantine)"
+            if self.quarantined
+            else ""
+        )
         return (
             f"{self.leaves} leaves, {self.checkpoints} checkpoints, {self.queued} records "
-            f"queued: {self.findings or 'no'} problem{'' if self.findings == 1 else 's'} found"
+            f"queued{held}: {self.findings or 'no'} problem{'' if self.findings == 1 else 's'} "
+            "found"
         )
 
 
@@ -66,15 +90,17 @@ class _Findings:
         self._summary = summary
         self._report = report
         self._more: dict[str, tuple[int, str]] = {}
+        self._listed: dict[str, int] = {}
 
     def add(self, where: str, what: str) -> None:
         """Report one finding."""
         self._summary.findings += 1
         self._report(Finding(where, what))
 
-    def first_of(self, kind: str, where: str, what: str, more: str) -> None:
-        """Report the first finding of ``kind``; later ones only count towards ``more``."""
-        if kind in self._more:
+    def first_of(self, kind: str, where: str, what: str, more: str, listed: int = 1) -> None:
+        """Report the first ``listed`` findings of ``kind``; later ones count towards ``more``."""
+        self._listed[kind] = self._listed.get(kind, 0) + 1
+        if self._listed[kind] > listed:
             count, text = self._more[kind]
             self._more[kind] = (count + 1, text)
             return
@@ -117,10 +143,15 @@ class _Frontier:
 
 
 def verify_ledger(
-    session: Session, verifier: str, report: Callable[[Finding], None], batch: int = BATCH
+    session: Session,
+    verifier: str,
+    report: Callable[[Finding], None],
+    batch: int = BATCH,
+    max_skew: float = DEFAULT_MAX_SKEW_SECONDS,
 ) -> Summary:
     """Check the whole ledger; ``report`` each finding as it is found; the summary at the end.
 
+    ``max_skew`` is the tolerance, in seconds, of leaves and checkpoints going back in time.
     Raises ``InvalidNote`` at once if ``verifier`` is not a verifier key.
     """
     _parse_verifier_key(verifier)
@@ -131,6 +162,7 @@ def verify_ledger(
     size = summary.leaves = store.tree_size(session)
     checkpoints = (c for c in store.all_checkpoints(session) if c.id <= last_checkpoint)
     checker = _CheckpointChecker(verifier, findings)
+    times = _TimeChecker(max_skew, findings)
     pending = next(checkpoints, None)
     frontier = _Frontier()
     for lo in range(0, size + 1, batch):
@@ -142,9 +174,11 @@ def verify_ledger(
             while pending is not None and pending.tree_size == index:
                 summary.checkpoints += 1
                 checker.check(pending, frontier.root())
+                times.checkpoint(pending)
                 pending = next(checkpoints, None)
             if index == hi:
                 break
+            times.leaf(rows.get(index), index)
             leaf = _leaf(rows.get(index), index, stored, position, findings)
             # Leaf n's hashes are stored from stored_hash_index(0, n) on, right after
             # those of leaf n - 1: counting them saves computing each index.
@@ -165,6 +199,7 @@ def verify_ledger(
         pending = next(checkpoints, None)
     _check_queue(session, findings)
     summary.queued = session.scalar(select(func.count()).select_from(LedgerQueue)) or 0
+    summary.quarantined = session.scalar(select(func.count()).select_from(LedgerQuarantine)) or 0
     findings.close()
     return summary
 
@@ -216,6 +251,73 @@ def _leaf(
     return kept
 
 
+class _TimeChecker:
+    """Leaves and checkpoints in log order must not go back in time beyond the tolerance."""
+
+    # A backdated leaf is worth naming one by one, but a clock set back would flood the
+    # report: the rest are counted.
+    LISTED = 20
+
+    def __init__(self, max_skew: float, findings: _Findings) -> None:
+        """Allow ``max_skew`` seconds of going back; report to ``findings``."""
+        self._skew = timedelta(seconds=max_skew)
+        self._findings = findings
+        self._checkpoint: tuple[str, datetime] | None = None
+        self._latest_leaf: tuple[int, datetime] | None = None
+
+    def checkpoint(self, checkpoint: LedgerCheckpoint) -> None:
+        """A checkpoint, signed after every leaf before it and before every leaf after it."""
+        signed = signed_time(checkpoint)
+        where = _where(checkpoint)
+        if self._checkpoint is not None and signed < self._checkpoint[1] - self._skew:
+            before, time = self._checkpoint
+            self._findings.add(
+                where,
+                f"signed at {_iso(signed)}, before the {before} (signed at {_iso(time)}): "
+                f"its time goes back more than {_seconds(self._skew)} s",
+            )
+        self._checkpoint = (where, signed)
+
+    def leaf(self, row: Any, index: int) -> None:
+        """A leaf: decided no earlier than the tolerance allows after what precedes it."""
+        if row is None or row["id"] is None or not isinstance(row["decided_at"], datetime):
+            return
+        decided = clock.aware(row["decided_at"])
+        what = self._backdated(decided)
+        if what is not None:
+            self._findings.first_of(
+                "time",
+                f"leaf {index} (check {row['check_id']})",
+                f"decided at {_iso(decided)}, {what}: backdated beyond the tolerance of "
+                f"{_seconds(self._skew)} s (LEDGER_MAX_SKEW_SECONDS)",
+                "more leaves decided before what precedes them in the log",
+                self.LISTED,
+            )
+        if self._latest_leaf is None or decided > self._latest_leaf[1]:
+            self._latest_leaf = (index, decided)
+
+    def _backdated(self, decided: datetime) -> str | None:
+        """What precedes a leaf decided at ``decided`` by more than the tolerance, if any."""
+        if self._checkpoint is not None and decided < self._checkpoint[1] - self._skew:
+            where, signed = self._checkpoint
+            return f"before the {where} signed at {_iso(signed)} that precedes it in the log"
+        if self._latest_leaf is not None and decided < self._latest_leaf[1] - self._skew:
+            index, latest = self._latest_leaf
+            return f"before leaf {index} (decided at {_iso(latest)}) that precedes it in the log"
+        return None
+
+
+def _iso(instant: datetime) -> str:
+    """An instant in UTC, to the second."""
+    return clock.aware(instant).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _seconds(delta: timedelta) -> str:
+    """A tolerance in seconds, without a fraction when it has none."""
+    seconds = delta.total_seconds()
+    return str(int(seconds)) if seconds == int(seconds) else str(seconds)
+
+
 class _CheckpointChecker:
     """Checks each stored checkpoint: its signature, its columns, and its root."""
 
@@ -256,10 +358,11 @@ class _CheckpointChecker:
 
 
 def _check_queue(session: Session, findings: _Findings) -> None:
-    """Every record is in the log or queued, not both; every queued record exists."""
+    """Every record is in the log, queued or quarantined, only one; queued records exist."""
     in_log = exists().where(LedgerEntry.record_id == CheckRecord.id)
     queued = exists().where(LedgerQueue.record_id == CheckRecord.id)
-    lost = select(CheckRecord.id, CheckRecord.check_id).where(~in_log, ~queued)
+    held = exists().where(LedgerQuarantine.record_id == CheckRecord.id)
+    lost = select(CheckRecord.id, CheckRecord.check_id).where(~in_log, ~queued, ~held)
     for record_id, check_id in _stream(session, lost.order_by(CheckRecord.id)):
         findings.add(
             f"record id {record_id} (check {check_id})", "neither in the log nor queued for it"
@@ -269,6 +372,11 @@ def _check_queue(session: Session, findings: _Findings) -> None:
     )
     for index, record_id in _stream(session, twice.order_by(LedgerQueue.record_id)):
         findings.add(f"record id {record_id}", f"queued again although it is leaf {index}")
+    logged_and_held = select(LedgerEntry.leaf_index, LedgerQuarantine.record_id).join(
+        LedgerEntry, LedgerEntry.record_id == LedgerQuarantine.record_id
+    )
+    for index, record_id in _stream(session, logged_and_held.order_by(LedgerQuarantine.record_id)):
+        findings.add(f"record id {record_id}", f"quarantined although it is leaf {index}")
     record = exists().where(CheckRecord.id == LedgerQueue.record_id)
     gone = select(LedgerQueue.record_id).where(~record).order_by(LedgerQueue.record_id)
     for (record_id,) in _stream(session, gone):

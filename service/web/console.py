@@ -17,6 +17,7 @@ from service import db
 from service.api.requests import app_settings, check_not_found, check_reference
 from service.audit.cursor import InvalidCursor, decode_cursor
 from service.audit.export import csv_export
+from service.audit.heavy import heavy
 from service.audit.records import AuditEntry, find_entry, list_records
 from service.decision import Outcome, Reason
 from service.errors import Problem
@@ -123,6 +124,7 @@ def checks() -> Any:
 
 @blueprint.route("/pemeriksaan.csv", methods=["GET"])
 @signed_in_page(CONSOLE)
+@heavy
 def checks_csv() -> Response:
     """Every record of a saved search as CSV, streamed (``service.audit.export``)."""
     saved = _saved(CHECKS)
@@ -145,6 +147,7 @@ def _entry(check_id: str) -> AuditEntry:
 
 @blueprint.route("/pemeriksaan/<string:check_id>", methods=["GET"])
 @signed_in_page(CONSOLE)
+@heavy
 def record(check_id: str) -> Any:
     """One record: every field, its replay beside it, and its ledger state."""
     session, settings = db.session(), app_settings()
@@ -155,6 +158,7 @@ def record(check_id: str) -> Any:
 
 @blueprint.route("/pemeriksaan/<string:check_id>/laporan", methods=["GET"])
 @signed_in_page(CONSOLE)
+@heavy
 def record_report(check_id: str) -> Any:
     """The printable dispute report of one check."""
     made = check_report(db.session(), _entry(check_id), app_settings())
@@ -163,6 +167,7 @@ def record_report(check_id: str) -> Any:
 
 @blueprint.route("/laporan", methods=["GET", "POST"])
 @signed_in_page(CONSOLE)
+@heavy
 def report() -> Any:
     """The dispute report of one NIK over a date range: the form, then the report."""
     if request.method == "POST":

@@ -17,6 +17,7 @@ from service.api.requests import app_settings
 from service.audit.access import list_access
 from service.audit.clients import list_api_clients
 from service.audit.facilities import facilities_by_name
+from service.audit.heavy import heavy
 from service.audit.snapshots import list_snapshots
 from service.audit.stats import check_stats
 from service.web import overview_labels as labels
@@ -31,7 +32,7 @@ STATS_GROUPS = ("facility", "day", "decision")
 
 def register(blueprint: Blueprint) -> None:
     """Add the overview pages to the console's blueprint."""
-    blueprint.add_url_rule("/statistik", "stats", signed_in_page(CONSOLE)(stats))
+    blueprint.add_url_rule("/statistik", "stats", signed_in_page(CONSOLE)(heavy(stats)))
     blueprint.add_url_rule("/log-akses", "access", signed_in_page(CONSOLE)(access))
     blueprint.add_url_rule("/impor", "imports", signed_in_page(CONSOLE)(imports))
     blueprint.add_url_rule("/klien", "clients", signed_in_page(CONSOLE)(clients))

@@ -19,7 +19,6 @@ from service import clock
 from service.audit.filters import CheckFilter
 from service.audit.records import AuditEntry, list_records
 from service.config import Settings
-from service.ledger.note import verifier_key
 from service.ledger.record_state import SignedCheckpoint
 from service.web.dossier import Dossier, dossier, latest_signed
 
@@ -44,7 +43,7 @@ def _report(
 ) -> DisputeReport:
     latest = latest_signed(session, settings)
     dossiers = [dossier(session, entry, settings, latest) for entry in entries]
-    return DisputeReport(clock.now(), latest, verifier_key(settings.ledger_signer), dossiers, cut)
+    return DisputeReport(clock.now(), latest, settings.ledger_verifier_key, dossiers, cut)
 
 
 def check_report(session: Session, entry: AuditEntry, settings: Settings) -> DisputeReport:

@@ -24,7 +24,6 @@ from service.audit.replay import (
 from service.config import Settings
 from service.decision import Decision
 from service.documents import audit_document
-from service.ledger.note import verifier_key
 from service.ledger.record_state import (
     LedgerState,
     SignedCheckpoint,
@@ -122,6 +121,7 @@ def dossier(
         entry.client_name,
         settings.policy.zone,
         entry.leaf_index,
+        entry.quarantined,
     )
     return Dossier(
         entry,
@@ -133,4 +133,4 @@ def dossier(
 
 def latest_signed(session: Session, settings: Settings) -> SignedCheckpoint | None:
     """The latest checkpoint, its signature checked with this service's verifier key."""
-    return latest_checkpoint(session, verifier_key(settings.ledger_signer))
+    return latest_checkpoint(session, settings.ledger_verifier_key)

@@ -33,7 +33,7 @@ from service import db
 from service.api.query import refuse_repeated_parameters
 from service.clients import FACILITY_ROLES, Caller, Role
 from service.errors import Problem, register_problem_renderer
-from service.ratelimit.limiter import limit_client
+from service.ratelimit.limiter import checks_keys, limit_address, limit_client
 from service.web.sessions import IDLE_EXPIRY, open_session
 
 View = TypeVar("View", bound=Callable[..., Any])
@@ -122,6 +122,8 @@ def signed_in_page(area: Area) -> Callable[[View], View]:
             found = open_session(db.session(), token) if isinstance(token, str) else None
             db.session().commit()
             if found is None:
+                # No session: the request counts against its address (SPEC §13).
+                limit_address()
                 cookie.clear()
                 return redirect(url_for(f"{area.name}.sign_in"))
             g.client = Caller.of(found.client)
@@ -132,7 +134,7 @@ def signed_in_page(area: Area) -> Callable[[View], View]:
             refuse_repeated_parameters()
             return view(*args, **kwargs)
 
-        return cast(View, wrapper)
+        return cast(View, checks_keys(wrapper))
 
     return decorate
 

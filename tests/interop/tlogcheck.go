@@ -59,8 +59,11 @@ func fail(format string, args ...any) {
 	fmt.Printf("FAIL "+format+"\n", args...)
 }
 
-// open checks a checkpoint's signature and reads its C2SP tlog-checkpoint body:
-// origin line, decimal size, base64 root hash (sumdb's ParseTree wants Go's own origin).
+// open checks a checkpoint's signature (note.Open: over the whole text, extension lines
+// included) and reads its C2SP tlog-checkpoint body: origin line, decimal size, base64 root
+// hash, then extension lines. sumdb's tlog.ParseTree would read only Go's own origin and
+// exactly three lines, so the first three are read here. The service's one extension line
+// is "time <Unix seconds>" (its SPEC §13), which every checkpoint it signs now carries.
 func open(name, text string, verifier note.Verifier, origin string) (tree, bool) {
 	signed, err := note.Open([]byte(text), note.VerifierList(verifier))
 	if err != nil {
@@ -78,9 +81,29 @@ func open(name, text string, verifier note.Verifier, origin string) (tree, bool)
 		fail("%s checkpoint: malformed size or root", name)
 		return tree{}, false
 	}
+	if !hasTimeLine(lines[3 : len(lines)-1]) {
+		fail("%s checkpoint: no signed line 'time <Unix seconds>' after the root hash", name)
+		return tree{}, false
+	}
 	var hash tlog.Hash
 	copy(hash[:], root)
 	return tree{size, hash}, true
+}
+
+// hasTimeLine reports whether the extension lines hold exactly one well-formed time line.
+func hasTimeLine(extensions []string) bool {
+	found := 0
+	for _, line := range extensions {
+		if !strings.HasPrefix(line, "time ") {
+			continue
+		}
+		seconds, err := strconv.ParseInt(strings.TrimPrefix(line, "time "), 10, 64)
+		if err != nil || seconds < 0 {
+			return false
+		}
+		found++
+	}
+	return found == 1
 }
 
 func hash(text string) (tlog.Hash, bool) {
