@@ -8,6 +8,10 @@ one request at a time on one keep-alive connection, each timed from sending to t
 answer. Every replay must answer 200 with ``same_as_recorded`` true; a NIK in no list
 must replay as ``NIK_NOT_FOUND``.
 
+Then (issue 14, finding 4) a desk's checks at CHECK_RATE/s are timed alone, and again
+beside LOAD_REPLAYS replays running back to back (wrk): the desk's p99 must stay under
+50 ms.
+
 Afterwards ``jamkesda db rehash`` is timed twice: under the same key (nothing to rewrite)
 and under a new NIK_HASH_KEY (every registry row rewritten).
 
@@ -31,7 +35,7 @@ from typing import Any
 
 import requests
 
-from bench.bench_checks import load_data
+from bench.bench_checks import Records, load_data, run_of, start_wrk, wrk, wrk_result
 from bench.common import bench_env, fresh_database, jamkesda, print_table, serving, write_results
 from service.synthetic import Dataset
 
@@ -41,6 +45,12 @@ UNKNOWN_SHARE = 0.1
 TARGET_P99_MS = 50.0
 ROTATED_KEY = "bench-rotated-nik-hash-key-0123456789abcdef"
 REHASH_TIMEOUT_SECONDS = 1800
+# Replays under load (issue 14, finding 4): a desk's checks beside concurrent replays.
+LOAD_REPLAYS = 16
+CHECK_RATE = 100
+CHECK_SECONDS = 20
+CHECK_CONNECTIONS = 10
+TARGET_CHECK_P99_BESIDE_MS = 50.0
 
 
 def registry_niks(dataset: Dataset) -> list[str]:
@@ -108,6 +118,64 @@ def time_replays(
     return latencies, wrong
 
 
+def _lines(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def replays_beside_checks(
+    base: str,
+    folder: Path,
+    database_url: str,
+    ids: list[str],
+    desk_key: str,
+    auditor_key: str,
+    niks: list[str],
+) -> dict[str, Any]:
+    """A desk's checks at CHECK_RATE/s alone, then beside LOAD_REPLAYS concurrent replays.
+
+    Issue 14, finding 4: sixteen concurrent replays once held every thread of the server
+    and moved desk checks from 3 ms to seconds. The replays run back to back over
+    LOAD_REPLAYS connections (wrk, as fast as answers come); a replay beyond the worker's
+    heavy slots is answered 503 AUDIT_BUSY at once, and counted.
+    """
+    records = Records(database_url)
+    check_ids = _lines(folder / "check_ids.txt", ids)
+    auditor = _lines(folder / "auditor.txt", [auditor_key])
+    desk = _lines(folder / "desk.txt", [desk_key])
+    desk_niks = _lines(folder / "desk_niks.txt", niks)
+    url = f"{base}/v1/checks"
+    try:
+        alone = wrk("desk alone", "paced", url, records, seconds=CHECK_SECONDS,
+                    connections=CHECK_CONNECTIONS, niks=desk_niks, keys=desk,
+                    rate=float(CHECK_RATE))  # fmt: skip
+        records.wait_until_sequenced()
+        replay_seconds = CHECK_SECONDS + 2
+        replaying = start_wrk("replays", f"{base}/v1/audit/checks", seconds=replay_seconds,
+                              connections=LOAD_REPLAYS, niks=check_ids, keys=auditor,
+                              mode="audit-replay", timeout_s=30)  # fmt: skip
+        time.sleep(1)
+        checking = start_wrk("desk beside replays", url, seconds=CHECK_SECONDS,
+                             connections=CHECK_CONNECTIONS, niks=desk_niks, keys=desk,
+                             rate=float(CHECK_RATE))  # fmt: skip
+        beside = run_of("desk beside replays", "paced", wrk_result(checking, CHECK_SECONDS), 0,
+                        CHECK_CONNECTIONS)  # fmt: skip
+        replays = run_of("replays", "replays", wrk_result(replaying, replay_seconds), 0,
+                         LOAD_REPLAYS)  # fmt: skip
+    finally:
+        records.engine.dispose()
+    return {
+        "concurrent_replays": LOAD_REPLAYS,
+        "check_rate_per_s": CHECK_RATE,
+        "checks_p99_ms_alone": alone.ms("p99"),
+        "checks_p99_ms_beside_replays": beside.ms("p99"),
+        "checks_statuses": [alone.statuses, beside.statuses],
+        "replays_per_s": round(replays.per_second, 1),
+        "replay_statuses": replays.statuses,
+        "replay_p99_ms": replays.ms("p99"),
+    }
+
+
 def percentile(values: list[float], share: float) -> float:
     """The nearest-rank percentile of ``values`` (share in 0..1), in ms, rounded."""
     ordered = sorted(values)
@@ -133,6 +201,8 @@ def measure(folder: Path, database_url: str) -> dict[str, Any]:
     with serving(env, folder / "server.log") as server:
         ids = make_records(server.base, desk_key, niks)
         latencies, wrong = time_replays(server.base, auditor_key, ids, niks)
+        under_load = replays_beside_checks(server.base, folder, database_url, ids, desk_key,
+                                           auditor_key, [nik for nik, _known in niks])  # fmt: skip
     same_key = time_rehash(env)
     new_key = time_rehash({**env, "NIK_HASH_KEY": ROTATED_KEY})
     return {
@@ -148,6 +218,7 @@ def measure(folder: Path, database_url: str) -> dict[str, Any]:
         },
         "wrong_answers": wrong[:10],
         "wrong_count": len(wrong),
+        "under_load": under_load,
         "rehash_same_key": same_key,
         "rehash_new_key": new_key,
         "data_load_seconds": load_seconds,
@@ -158,6 +229,7 @@ def report(figures: dict[str, Any]) -> None:
     """Print the table of figures against their targets."""
     latency = figures["latency_ms"]
     p99_pass = latency["p99"] <= TARGET_P99_MS
+    load = figures["under_load"]
     unknown = figures["replays_of_unknown_niks"]
     rows: list[tuple[Any, ...]] = [
         (f"replays ({unknown} of NIKs in no list)", figures["replays"], "", ""),
@@ -166,6 +238,24 @@ def report(figures: dict[str, Any]) -> None:
         ("replay p99 (ms)", latency["p99"], f"<= {TARGET_P99_MS:g}", verdict(p99_pass)),
         ("replay max (ms)", latency["max"], "", ""),
         ("wrong answers", figures["wrong_count"], 0, verdict(figures["wrong_count"] == 0)),
+        (
+            f"desk p99 at {load['check_rate_per_s']}/s alone (ms)",
+            load["checks_p99_ms_alone"],
+            "",
+            "",
+        ),
+        (
+            f"desk p99 beside {load['concurrent_replays']} concurrent replays (ms)",
+            load["checks_p99_ms_beside_replays"],
+            f"< {TARGET_CHECK_P99_BESIDE_MS:g}",
+            verdict(load["checks_p99_ms_beside_replays"] < TARGET_CHECK_P99_BESIDE_MS),
+        ),
+        (
+            "replays/s meanwhile; their statuses",
+            load["replays_per_s"],
+            str(load["replay_statuses"]),
+            "",
+        ),
         ("db rehash, same key (s)", figures["rehash_same_key"]["seconds"], "", ""),
         ("db rehash, new key (s)", figures["rehash_new_key"]["seconds"], "", ""),
     ]
@@ -201,6 +291,8 @@ def main() -> None:
         missed.append("replay p99")
     if figures["wrong_count"]:
         missed.append("wrong answers")
+    if figures["under_load"]["checks_p99_ms_beside_replays"] >= TARGET_CHECK_P99_BESIDE_MS:
+        missed.append("desk p99 beside concurrent replays")
     if missed:
         sys.exit(f"bench_replay: targets missed: {', '.join(missed)}")
 

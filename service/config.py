@@ -280,9 +280,14 @@ def ledger_checkpoint_interval(env: Mapping[str, str] = os.environ) -> float:
 
 def request_log(env: Mapping[str, str] = os.environ) -> bool:
     """``REQUEST_LOG``: ``on`` (the default) writes a JSON line per request; ``off`` none."""
-    text = env.get("REQUEST_LOG", "").strip().lower() or "on"
+    return _on_or_off(env, "REQUEST_LOG")
+
+
+def _on_or_off(env: Mapping[str, str], name: str) -> bool:
+    """A switch ``name``: ``on`` (the default) or ``off``; anything else stops start-up."""
+    text = env.get(name, "").strip().lower() or "on"
     if text not in ("on", "off"):
-        raise ConfigError("REQUEST_LOG must be on or off.")
+        raise ConfigError(f"{name} must be on or off.")
     return text == "on"
 
 
@@ -359,10 +364,7 @@ def rate_limit_storage_url(env: Mapping[str, str] = os.environ) -> str | None:
 
 def metrics(env: Mapping[str, str] = os.environ) -> bool:
     """``METRICS``: ``on`` (the default) counts and serves ``/metrics``; ``off`` neither."""
-    text = env.get("METRICS", "").strip().lower() or "on"
-    if text not in ("on", "off"):
-        raise ConfigError("METRICS must be on or off.")
-    return text == "on"
+    return _on_or_off(env, "METRICS")
 
 
 def _instance_secret(env: Mapping[str, str], name: str, generate: Callable[[], str]) -> str:

@@ -169,6 +169,7 @@ def audit_traffic(traffic: Traffic, check_id: str) -> None:
         ("proof/inclusion", {"check_id": check_id, "tree_size": 1}),
         ("proof/consistency", {"first": 1, "second": 1}),
         ("entries", {"start": 0, "end": 1}),
+        ("quarantine", {"nik": NIK}),
     ):
         route = f"{ledger}/{path}"
         # Sequencing may not have caught up yet (a 422): either way, its line is checked.

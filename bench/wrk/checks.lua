@@ -12,6 +12,8 @@
 --                        after the first of each, every answer is an idempotent replay
 --             fhir       POST /fhir/R4/CoverageEligibilityRequest/$submit
 --             batch      POST /v1/checks/batch with BATCH_ITEMS checks
+--             audit-replay  GET /v1/audit/checks/{id}/replay, WRK_NIKS holding check ids
+--                        and WRK_KEYS auditor keys
 --   WRK_RUN   a word that makes this run's fresh keys unlike any other run's
 --   WRK_RATE  requests per second of each wrk thread; unset: as fast as answers come
 --   WRK_STOP  seconds after the first request from which nothing new is sent, so that every
@@ -112,6 +114,10 @@ function request()
         ["Content-Type"] = "application/json",
         ["Authorization"] = "Bearer " .. keys[math.random(#keys)],
     }
+    if MODE == "audit-replay" then
+        local path = "/v1/audit/checks/" .. niks[math.random(#niks)] .. "/replay"
+        return wrk.format("GET", path, { ["Authorization"] = headers["Authorization"] })
+    end
     if MODE == "replay" then
         -- A fixed pair each time: the same client, key and body bytes.
         local pair = math.random(REPLAY_PAIRS)
